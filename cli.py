@@ -1,0 +1,114 @@
+"""The `nlp-tagger` command: a thin Typer layer over the nlp_tagger library API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from nlp_tagger.errors import NlpTaggerError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Tag submission passages against assessment frameworks and report coverage.")
+frameworks_app = typer.Typer(no_args_is_help=True, help="List, show and validate frameworks.")
+app.add_typer(frameworks_app, name="frameworks")
+
+
+def _fail(exc: NlpTaggerError) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@app.command()
+def check(
+    submission: Path = typer.Argument(..., help="PDF, DOCX, TXT or Markdown file"),
+    framework: str = typer.Option("concordat-2019", "--framework", "-f", help="Framework id or path to a framework YAML file"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the JSON, Markdown and CSV reports"),
+    scorer: str = typer.Option("auto", "--scorer", help="Scorer name; 'auto' takes the trained model when one exists"),
+    top_k: int = typer.Option(3, "--top-k", help="Evidence passages kept per indicator"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No table on the terminal"),
+) -> None:
+    """Report, for every indicator, whether and where the submission evidences it."""
+    from nlp_tagger import check as run_check
+    from nlp_tagger.report import print_table, write_all
+
+    try:
+        cov = run_check(submission, framework, scorer=scorer, top_k=top_k)
+    except NlpTaggerError as exc:
+        _fail(exc)
+    if not quiet:
+        print_table(cov)
+    if out is not None:
+        for kind, path in write_all(cov, out).items():
+            typer.echo(f"wrote {kind}: {path}")
+
+
+@app.command()
+def passages(
+    document: Path = typer.Argument(..., help="PDF, DOCX, TXT or Markdown file"),
+    framework: str = typer.Option("", "--framework", "-f", help="Framework id written into each line (for labelling)"),
+) -> None:
+    """Print the document's passages as JSON Lines in the labelled-data format, labels left empty."""
+    from nlp_tagger import extract, segment
+
+    try:
+        doc = extract(document)
+    except NlpTaggerError as exc:
+        _fail(exc)
+    for p in segment(doc):
+        row = {"doc_id": doc.doc_id, "framework": framework, "passage": p.text, "labels": None, "page": p.page, "section": p.section}
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@frameworks_app.command("list")
+def frameworks_list() -> None:
+    """The built-in frameworks."""
+    from nlp_tagger.frameworks import builtin_ids, load_framework
+
+    for fid in builtin_ids():
+        try:
+            fw = load_framework(fid)
+            typer.echo(f"{fw.id}\t{len(fw.indicators)} indicators\t{fw.name}")
+        except NlpTaggerError as exc:
+            typer.echo(f"{fid}\tINVALID\t{exc}")
+
+
+@frameworks_app.command("show")
+def frameworks_show(framework: str = typer.Argument(..., help="Framework id or YAML path")) -> None:
+    """The framework's indicators as a tree."""
+    from nlp_tagger.frameworks import load_framework
+
+    try:
+        fw = load_framework(framework)
+    except NlpTaggerError as exc:
+        _fail(exc)
+    typer.echo(f"{fw.name} ({fw.id}, version {fw.version})\nsource: {fw.source}")
+
+    def show(parent: Optional[str], depth: int) -> None:
+        for ind in fw.children(parent):
+            typer.echo(f"{'  ' * depth}{ind.id}  {ind.title}")
+            show(ind.id, depth + 1)
+
+    show(None, 0)
+
+
+@frameworks_app.command("validate")
+def frameworks_validate(path: Path = typer.Argument(..., help="Framework YAML file")) -> None:
+    """Check a framework file: YAML syntax, unique ids, known parents, non-empty texts."""
+    from nlp_tagger.frameworks import load_framework_file
+
+    try:
+        fw = load_framework_file(path)
+    except NlpTaggerError as exc:
+        _fail(exc)
+    typer.echo(f"{path}: valid ({len(fw.indicators)} indicators, {len(fw.leaves)} leaves)")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Framework files: YAML, validated on load, with errors that name the file and line.
+
+A framework is referred to by id (a file in `corpora/frameworks/`) or by the path to a user's own
+YAML file, wherever either is accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .errors import FrameworkError
+from .types import Framework, Indicator
+
+ROOT = Path(__file__).resolve().parent.parent
+FRAMEWORKS_DIR = ROOT / "corpora" / "frameworks"
+EXTRA_LIST_KEYS = ("positive_indicators", "evidence_requirements", "maps_to")
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Records each mapping's line so that validation errors can point at it."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML hook
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+def builtin_ids() -> list[str]:
+    return sorted(p.stem for p in FRAMEWORKS_DIR.glob("*.yaml"))
+
+
+def _extra_texts(raw: dict) -> tuple[str, ...]:
+    out: list[str] = []
+    for key in EXTRA_LIST_KEYS:
+        for item in raw.get(key) or []:
+            text = item.get("text") if isinstance(item, dict) else item
+            if isinstance(text, str) and text.strip():
+                out.append(" ".join(text.split()))
+    return tuple(out)
+
+
+def load_framework_file(path: str | Path) -> Framework:
+    path = Path(path)
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise FrameworkError(path, "framework file not found", f"Use a path to a YAML file or one of: {', '.join(builtin_ids())}") from None
+    try:
+        data = yaml.load(content.decode("utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise FrameworkError(path, f"invalid YAML ({problem})", "Fix the syntax at that line (quote texts that contain ': ')", line=mark.line + 1 if mark else None) from None
+    except UnicodeDecodeError:
+        raise FrameworkError(path, "is not UTF-8 text", "Save the framework file as UTF-8") from None
+    if not isinstance(data, dict):
+        raise FrameworkError(path, "is not a framework: the top level must be a mapping with id, name and indicators", "See corpora/frameworks/*.yaml for the layout")
+    for key in ("id", "name", "indicators"):
+        if not data.get(key):
+            raise FrameworkError(path, f"missing required key '{key}'", "Add it at the top level", line=data.get("__line__"))
+    if not isinstance(data["indicators"], list):
+        raise FrameworkError(path, "'indicators' must be a list", "Write each indicator as '- id: ...'")
+
+    indicators: list[Indicator] = []
+    seen: dict[str, int] = {}
+    for raw in data["indicators"]:
+        if not isinstance(raw, dict):
+            raise FrameworkError(path, "an indicator is not a mapping", "Each indicator needs id, parent, title and text")
+        line = raw.get("__line__")
+        iid = raw.get("id")
+        if not isinstance(iid, (str, int, float)) or not str(iid).strip():
+            raise FrameworkError(path, "indicator without an id", "Give every indicator a unique 'id'", line=line)
+        iid = str(iid).strip()
+        if iid in seen:
+            raise FrameworkError(path, f"duplicate indicator id '{iid}' (first at line {seen[iid]})", "Make indicator ids unique", line=line)
+        seen[iid] = line
+        text = raw.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise FrameworkError(path, f"indicator '{iid}' has empty text", "Give it the framework's own wording in 'text'", line=line)
+        parent = raw.get("parent")
+        indicators.append(
+            Indicator(
+                id=iid,
+                parent=str(parent).strip() if parent is not None else None,
+                title=" ".join(str(raw.get("title") or iid).split()),
+                text=" ".join(text.split()),
+                level=str(raw.get("level") or ""),
+                extra=_extra_texts(raw),
+            )
+        )
+    for ind in indicators:
+        if ind.parent is not None and ind.parent not in seen:
+            raise FrameworkError(path, f"indicator '{ind.id}' names unknown parent '{ind.parent}'", "Use the id of an indicator in this file, or null for a top-level one", line=seen[ind.id])
+    by_id = {i.id: i for i in indicators}
+    for ind in indicators:  # a parent chain must end at a root
+        chain, cur = {ind.id}, ind
+        while cur.parent is not None:
+            if cur.parent in chain:
+                raise FrameworkError(path, f"indicator '{ind.id}' is its own ancestor", "Break the cycle in 'parent'", line=seen[ind.id])
+            chain.add(cur.parent)
+            cur = by_id[cur.parent]
+
+    return Framework(
+        id=str(data["id"]),
+        name=str(data["name"]),
+        version=str(data.get("version") or ""),
+        source=str(data.get("source") or ""),
+        path=str(path),
+        indicators=indicators,
+        content_hash=hashlib.sha256(content).hexdigest(),
+    )
+
+
+@lru_cache(maxsize=32)
+def _load_cached(path: str, mtime: float) -> Framework:
+    return load_framework_file(path)
+
+
+def load_framework(id_or_path: str | Path) -> Framework:
+    """A built-in framework by id, or a user's framework file by path."""
+    s = str(id_or_path)
+    candidate = Path(s)
+    if candidate.suffix.lower() in {".yaml", ".yml"} or candidate.exists():
+        if not candidate.exists():
+            raise FrameworkError(candidate, "framework file not found", f"Check the path, or use a built-in id: {', '.join(builtin_ids())}")
+        return _load_cached(str(candidate.resolve()), candidate.stat().st_mtime)
+    builtin = FRAMEWORKS_DIR / f"{s}.yaml"
+    if not builtin.exists():
+        raise FrameworkError(s, "unknown framework id", f"Use one of: {', '.join(builtin_ids())}, or a path to a framework YAML file")
+    return _load_cached(str(builtin), builtin.stat().st_mtime)

@@ -1,0 +1,244 @@
+"""PDF with pdfplumber: reading order (two columns too), tables as rows, headings from font size.
+
+Running headers and footers are found across pages (the same line, digits aside, in the top or
+bottom margin of many pages) and dropped, as are bare page numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..types import Document
+from .common import BULLET_RE, DocumentBuilder, heading_level, join_lines, looks_like_heading
+
+MARGIN = 0.09  # share of page height treated as header/footer zone
+PAGE_NUMBER_RE = re.compile(r"^(?:page\s*)?[-\u2013(]?\s*\d{1,4}\s*[-\u2013)]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
+
+
+@dataclass
+class Line:
+    text: str
+    top: float
+    bottom: float
+    x0: float
+    x1: float
+    size: float
+    bold: bool
+    kind: str = "text"  # or "table_row"
+
+
+def _lines_from_words(words: list[dict]) -> list[Line]:
+    lines: list[list[dict]] = []
+    for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
+        if lines and abs(lines[-1][0]["top"] - w["top"]) <= 2.5:
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    out = []
+    for ws in lines:
+        ws.sort(key=lambda w: w["x0"])
+        sizes = Counter()
+        for w in ws:
+            sizes[round(w["size"], 1)] += len(w["text"])
+        out.append(
+            Line(
+                text=" ".join(w["text"] for w in ws),
+                top=min(w["top"] for w in ws),
+                bottom=max(w["bottom"] for w in ws),
+                x0=ws[0]["x0"],
+                x1=max(w["x1"] for w in ws),
+                size=sizes.most_common(1)[0][0],
+                bold=all(_is_bold(w["fontname"]) for w in ws),
+            )
+        )
+    return out
+
+
+def _is_bold(fontname: str) -> bool:
+    return bool(re.search(r"bold|black|heavy|semibold", fontname, re.I))
+
+
+def _find_gutter(words: list[dict], width: float) -> float | None:
+    """x of an empty vertical band in the middle of the page with text on both sides, if any."""
+    if len(words) < 40:
+        return None
+    tops = {round(w["top"]) for w in words}
+    best, best_count = None, None
+    x = 0.3 * width
+    while x <= 0.7 * width:
+        count = sum(1 for w in words if w["x0"] - 1 <= x <= w["x1"] + 1)
+        if best_count is None or count < best_count:
+            best, best_count = x, count
+        x += 2.0
+    if best is None or best_count > max(2, 0.05 * len(tops)):
+        return None
+    left = sum(1 for w in words if w["x1"] < best)
+    right = sum(1 for w in words if w["x0"] > best)
+    if left < 0.2 * len(words) or right < 0.2 * len(words):
+        return None
+    return best
+
+
+def _page_lines(page) -> list[Line]:
+    """Lines of one page in reading order, with table rows in place of the words they hold."""
+    words = page.extract_words(extra_attrs=["size", "fontname"], keep_blank_chars=False, use_text_flow=False)
+    tables = []
+    if page.edges:
+        tables = [t for t in page.find_tables() if len(t.rows) >= 2]
+    items: list[Line] = []
+    for t in tables:
+        x0, top, x1, bottom = t.bbox
+        words = [w for w in words if not (x0 - 1 <= (w["x0"] + w["x1"]) / 2 <= x1 + 1 and top - 1 <= (w["top"] + w["bottom"]) / 2 <= bottom + 1)]
+        for r_i, row in enumerate(t.extract()):
+            cells = [" ".join((c or "").split()) for c in row]
+            cells = [c for c in cells if c]
+            if cells:
+                row_top = t.rows[r_i].bbox[1] if r_i < len(t.rows) else top
+                items.append(Line(" | ".join(cells), row_top, row_top + 1, x0, x1, 0.0, False, "table_row"))
+
+    gutter = _find_gutter(words, float(page.width))
+    if gutter is None:
+        items.extend(_lines_from_words(words))
+        return sorted(items, key=lambda ln: ln.top)
+
+    spanning = sorted(_lines_from_words([w for w in words if w["x0"] - 1 <= gutter <= w["x1"] + 1]), key=lambda ln: ln.top)
+    left = _lines_from_words([w for w in words if w["x1"] < gutter])
+    right = _lines_from_words([w for w in words if w["x0"] > gutter])
+    span_tops = [ln.top for ln in spanning]
+
+    def band(top: float) -> int:
+        return sum(1 for t in span_tops if t < top)
+
+    keyed = [((k + 1, 0, 0, ln.top), ln) for k, ln in enumerate(spanning)]
+    keyed += [((band(ln.top), 1, 0 if (ln.x0 + ln.x1) / 2 < gutter else 1, ln.top), ln) for ln in items]
+    keyed += [((band(ln.top), 1, 0, ln.top), ln) for ln in left]
+    keyed += [((band(ln.top), 1, 1, ln.top), ln) for ln in right]
+    return [ln for _, ln in sorted(keyed, key=lambda kv: kv[0])]
+
+
+def _drop_running_lines(pages: list[tuple[list[Line], float]]) -> list[list[Line]]:
+    """Remove lines repeated in the margins of many pages, and bare page numbers there."""
+
+    def key(ln: Line) -> str:
+        return re.sub(r"\d+", "#", ln.text.lower()).strip()
+
+    def in_margin(ln: Line, height: float) -> bool:
+        return ln.top < MARGIN * height or ln.bottom > (1 - MARGIN) * height
+
+    counts = Counter()
+    for lines, height in pages:
+        counts.update({key(ln) for ln in lines if in_margin(ln, height)})
+    threshold = max(2, 0.5 * len(pages))
+    out = []
+    for lines, height in pages:
+        kept = []
+        for ln in lines:
+            if in_margin(ln, height) and ln.kind == "text" and (
+                (len(pages) >= 2 and counts[key(ln)] >= threshold) or PAGE_NUMBER_RE.match(ln.text.strip())
+            ):
+                continue
+            kept.append(ln)
+        out.append(kept)
+    return out
+
+
+def _body_size(pages: list[list[Line]]) -> float:
+    sizes = Counter()
+    for lines in pages:
+        for ln in lines:
+            if ln.kind == "text":
+                sizes[ln.size] += len(ln.text)
+    return sizes.most_common(1)[0][0] if sizes else 10.0
+
+
+def read_pdf(path: Path, password: str | None = None) -> Document:
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+    content = path.read_bytes()
+    if not content.lstrip()[:5].startswith(b"%PDF"):
+        raise InputError(path, "is not a PDF (no %PDF header; the file is corrupt or misnamed)", "Re-export it as PDF")
+    try:
+        pdf = pdfplumber.open(path, password=password or "")
+        raw_pages = [(_page_lines(p), float(p.height), len(p.images)) for p in pdf.pages]
+        pdf.close()
+    except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
+        raise InputError(path, "is encrypted (password-protected)", "Save an unprotected copy and run again") from exc
+    except Exception as exc:  # pdfminer raises many kinds on a damaged file
+        if "password" in repr(exc).lower() or "encrypt" in repr(exc).lower():
+            raise InputError(path, "is encrypted (password-protected)", "Save an unprotected copy and run again") from exc
+        raise InputError(path, f"is a corrupt PDF that cannot be parsed ({type(exc).__name__})", "Re-export it from the source document") from exc
+
+    if not raw_pages:
+        raise InputError(path, "has no pages", "Check the export produced a real document")
+    if not any(lines for lines, _, _ in raw_pages):
+        if any(n_images for _, _, n_images in raw_pages):
+            raise InputError(path, "has no text layer (scanned images only)", "Run OCR first (e.g. `ocrmypdf in.pdf out.pdf`) and pass the OCR'd PDF")
+        raise InputError(path, "is empty: no text on any page", "Check you exported the right document")
+
+    pages = _drop_running_lines([(lines, height) for lines, height, _ in raw_pages])
+    body = _body_size(pages)
+    heading_sizes = sorted({ln.size for lines in pages for ln in lines if ln.kind == "text" and ln.size >= body * 1.15}, reverse=True)
+    builder = DocumentBuilder()
+    for page_no, lines in enumerate(pages, start=1):
+        _emit_page(builder, lines, page_no, body, heading_sizes)
+    return builder.build(path, "pdf", len(pages), content)
+
+
+def _emit_page(builder: DocumentBuilder, lines: list[Line], page_no: int, body: float, heading_sizes: list[float]) -> None:
+    para: list[str] = []
+    para_kind = "paragraph"
+    prev: Line | None = None
+    heading: tuple[Line, str] | None = None  # a heading may wrap over lines: hold it until it ends
+
+    def flush() -> None:
+        nonlocal para_kind, heading
+        if heading is not None:
+            ln, text = heading
+            is_big = ln.size >= body * 1.15 and ln.size in heading_sizes
+            level = heading_sizes.index(ln.size) + 1 if is_big else len(heading_sizes) + heading_level(text)
+            builder.add(text, page_no, "heading", level)
+            heading = None
+        if para:
+            builder.add(join_lines(para), page_no, para_kind)
+            para.clear()
+        para_kind = "paragraph"
+
+    for ln in lines:
+        if ln.kind == "table_row":
+            flush()
+            builder.add(ln.text, page_no, "table_row")
+            prev = None
+            continue
+        text = ln.text.strip()
+        is_big = ln.size >= body * 1.15
+        if (is_big or (ln.bold and looks_like_heading(text))) and len(text.split()) <= 16:
+            if heading is not None and heading[0].size == ln.size and ln.top - heading[0].bottom < ln.size:
+                heading = (ln, heading[1] + " " + text)
+            else:
+                flush()
+                heading = (ln, text)
+            prev = ln
+            continue
+        gap = ln.top - prev.bottom if prev is not None else 0.0
+        new_para = (
+            prev is None
+            or heading is not None
+            or gap > 0.6 * max(ln.size, 1.0)
+            or abs(ln.size - prev.size) > 0.5
+            or ln.x0 > prev.x1  # jumped to another column
+            or ln.top < prev.top
+        )
+        bullet = BULLET_RE.match(text)
+        if bullet or new_para:
+            flush()
+        if bullet:
+            para_kind = "list_item"
+            text = BULLET_RE.sub("", text, count=1)
+        para.append(text)
+        prev = ln
+    flush()

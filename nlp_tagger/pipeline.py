@@ -1,0 +1,44 @@
+"""The library API: one call from a file to its Coverage, and the same stages for a whole corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .coverage import build_coverage
+from .embed import Embedder
+from .frameworks import load_framework
+from .ingest import extract
+from .match import build_context, to_matches
+from .scoring import Scorer
+from .segment import segment
+from .types import Coverage, Framework
+
+
+def get_scorer(framework: Framework, name: str | None = None, models_dir: Path | None = None) -> tuple[Scorer, list[str]]:
+    """The scorer `name`, or the best available: the trained ranker when one exists, else zero-shot.
+
+    Returns the scorer and notes for the report (e.g. that a custom framework is scored zero-shot).
+    """
+    from .scorers import resolve_scorer
+
+    return resolve_scorer(framework, name, models_dir)
+
+
+def check(
+    path: str | Path,
+    framework: str | Path | Framework = "concordat-2019",
+    scorer: str | Scorer | None = None,
+    embedder: Embedder | None = None,
+    top_k: int = 3,
+) -> Coverage:
+    fw = framework if isinstance(framework, Framework) else load_framework(framework)
+    if isinstance(scorer, str) or scorer is None:
+        scorer_obj, notes = get_scorer(fw, scorer)
+    else:
+        scorer_obj, notes = scorer, []
+    doc = extract(path)
+    passages = segment(doc)
+    ctx = build_context(passages, fw, embedder or Embedder())
+    probs = scorer_obj.predict_proba(ctx)
+    matches = to_matches(ctx, probs, min_score=scorer_obj.thresholds["weak"])
+    return build_coverage(doc, fw, matches, len(passages), scorer_obj.name, scorer_obj.thresholds, top_k=top_k, notes=notes + doc.warnings)
