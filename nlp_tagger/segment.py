@@ -62,7 +62,7 @@ def segment(doc: Document, max_words: int = MAX_WORDS, window_words: int = WINDO
                     doc_id=doc.doc_id,
                     index=len(passages),
                     text=doc.text[start:end],
-                    page=block.page,
+                    page=doc.page_at(start),
                     heading_path=tuple(h for _, h in stack),
                     start=start,
                     end=end,

@@ -39,12 +39,17 @@ class Document:
     source_format: str
     content_hash: str = ""
     warnings: list[str] = field(default_factory=list)
+    # (offset, page): where each block starts, and where a block running over a page end crosses it
+    page_marks: list[tuple[int, int]] = field(default_factory=list)
 
     def page_at(self, offset: int) -> int:
-        for b in self.blocks:
-            if b.start <= offset < b.end:
-                return b.page
-        raise ValueError(f"offset {offset} is outside every block of {self.doc_id}")
+        """The page a character of `text` was printed on."""
+        import bisect
+
+        if not 0 <= offset < len(self.text):
+            raise ValueError(f"offset {offset} is outside {self.doc_id}")
+        i = bisect.bisect_right(self.page_marks, (offset, float("inf"))) - 1
+        return self.page_marks[max(i, 0)][1]
 
 
 @dataclass(frozen=True)

@@ -74,9 +74,12 @@ class DocumentBuilder:
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.blocks: list[Block] = []
+        self.page_marks: list[tuple[int, int]] = []
         self.pos = 0
 
-    def add(self, text: str, page: int, kind: BlockKind, level: int = 0) -> None:
+    def add(self, text: str, page: int, kind: BlockKind, level: int = 0, page_breaks: list[tuple[int, int]] = ()) -> None:
+        """Append a block; `page_breaks` are (offset in text, page) where a block that runs on
+        over a page end reaches the next page."""
         text = normalize_ws(text)
         if not text:
             return
@@ -87,6 +90,8 @@ class DocumentBuilder:
         self.parts.append(text)
         self.pos += len(text)
         self.blocks.append(Block(text, page, kind, start, self.pos, level))
+        self.page_marks.append((start, page))
+        self.page_marks.extend((start + min(off, len(text) - 1), p) for off, p in page_breaks)
 
     def build(self, path: Path, source_format: str, n_pages: int, content: bytes) -> Document:
         return Document(
@@ -97,6 +102,7 @@ class DocumentBuilder:
             n_pages=n_pages,
             source_format=source_format,
             content_hash=hashlib.sha256(content).hexdigest(),
+            page_marks=self.page_marks,
         )
 
 
@@ -109,7 +115,8 @@ def add_text_lines(builder: DocumentBuilder, lines: list[str], page: int, markdo
     nonblank = [ln for ln in lines if ln.strip()]
     lengths = sorted(len(ln) for ln in nonblank) or [0]
     width = lengths[int(0.95 * (len(lengths) - 1))]
-    hard_wrapped = 40 <= width <= 100 and sum(len(ln) >= 0.6 * width for ln in nonblank) >= 0.5 * len(nonblank)
+    # Markdown joins the lines of a paragraph by definition; plain text only when it looks wrapped
+    hard_wrapped = markdown or (40 <= width <= 100 and sum(len(ln) >= 0.6 * width for ln in nonblank) >= 0.5 * len(nonblank))
 
     para: list[str] = []
 

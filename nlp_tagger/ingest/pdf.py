@@ -181,64 +181,78 @@ def read_pdf(path: Path, password: str | None = None) -> Document:
         raise InputError(path, "is empty: no text on any page", "Check you exported the right document")
 
     pages = _drop_running_lines([(lines, height) for lines, height, _ in raw_pages])
-    body = _body_size(pages)
-    heading_sizes = sorted({ln.size for lines in pages for ln in lines if ln.kind == "text" and ln.size >= body * 1.15}, reverse=True)
     builder = DocumentBuilder()
-    for page_no, lines in enumerate(pages, start=1):
-        _emit_page(builder, lines, page_no, body, heading_sizes)
+    _emit(builder, pages, _body_size(pages))
     return builder.build(path, "pdf", len(pages), content)
 
 
-def _emit_page(builder: DocumentBuilder, lines: list[Line], page_no: int, body: float, heading_sizes: list[float]) -> None:
+GLYPH_BULLET_RE = re.compile(r"^\s*(?:[\u2022\u00b7\u25aa\u25cf\u2023\u25e6\uf0b7\uf0a7]|\(cid:\d+\))\s*")
+CID_RE = re.compile(r"\(cid:\d+\)")
+ENDS_SENTENCE = (".", "!", "?", ":", ";", "\u201d", '"')
+
+
+def _emit(builder: DocumentBuilder, pages: list[list[Line]], body: float) -> None:
+    """Lines become blocks. A paragraph broken by a column or page end continues into the next."""
+    heading_sizes = sorted({ln.size for lines in pages for ln in lines if ln.kind == "text" and ln.size >= body * 1.15}, reverse=True)
     para: list[str] = []
-    para_kind = "paragraph"
+    para_breaks: list[tuple[int, int]] = []  # (offset in paragraph, page) where a new page begins
+    para_kind, para_page = "paragraph", 1
     prev: Line | None = None
-    heading: tuple[Line, str] | None = None  # a heading may wrap over lines: hold it until it ends
+    heading: tuple[Line, str, int] | None = None  # a heading may wrap over lines: hold it until it ends
 
     def flush() -> None:
         nonlocal para_kind, heading
         if heading is not None:
-            ln, text = heading
-            is_big = ln.size >= body * 1.15 and ln.size in heading_sizes
+            ln, text, page_no = heading
+            is_big = ln.size in heading_sizes
             level = heading_sizes.index(ln.size) + 1 if is_big else len(heading_sizes) + heading_level(text)
             builder.add(text, page_no, "heading", level)
             heading = None
         if para:
-            builder.add(join_lines(para), page_no, para_kind)
+            builder.add(join_lines(para), para_page, para_kind, page_breaks=para_breaks)
             para.clear()
+            para_breaks.clear()
         para_kind = "paragraph"
 
-    for ln in lines:
-        if ln.kind == "table_row":
-            flush()
-            builder.add(ln.text, page_no, "table_row")
-            prev = None
-            continue
-        text = ln.text.strip()
-        is_big = ln.size >= body * 1.15
-        if (is_big or (ln.bold and looks_like_heading(text))) and len(text.split()) <= 16:
-            if heading is not None and heading[0].size == ln.size and ln.top - heading[0].bottom < ln.size:
-                heading = (ln, heading[1] + " " + text)
-            else:
+    for page_no, lines in enumerate(pages, start=1):
+        for ln in lines:
+            if ln.kind == "table_row":
                 flush()
-                heading = (ln, text)
+                builder.add(ln.text, page_no, "table_row")
+                prev = None
+                continue
+            text = CID_RE.sub("", GLYPH_BULLET_RE.sub("\u2022 ", ln.text)).strip()
+            if not text:
+                continue
+            is_big = ln.size >= body * 1.15
+            if (is_big or (ln.bold and looks_like_heading(text))) and len(text.split()) <= 16:
+                if heading is not None and heading[0].size == ln.size and heading[2] == page_no and 0 <= ln.top - heading[0].bottom < ln.size:
+                    heading = (ln, heading[1] + " " + text, page_no)
+                else:
+                    flush()
+                    heading = (ln, text, page_no)
+                prev = ln
+                continue
+            open_para = bool(para) and not para[-1].rstrip().endswith(ENDS_SENTENCE)
+            if prev is None or heading is not None:
+                new_para = True
+            elif page_no != para_page or ln.top < prev.top or ln.x0 > prev.x1:
+                # next column or page: the paragraph goes on only if its sentence did not end
+                new_para = not open_para or text[:1] in "\u2022-"
+            else:
+                gap = ln.top - prev.bottom
+                new_para = gap > 0.6 * max(ln.size, 1.0) or abs(ln.size - prev.size) > 0.5
+            bullet = text.startswith("\u2022") or (BULLET_RE.match(text) and (new_para or not open_para))
+            if bullet or new_para:
+                flush()
+                para_page = page_no
+            if bullet:
+                para_kind = "list_item"
+                text = BULLET_RE.sub("", text, count=1)
+            if not para:
+                para_page = page_no
+            elif page_no != (para_breaks[-1][1] if para_breaks else para_page):
+                para_breaks.append((len(join_lines(para)) + 1, page_no))
+            para.append(text)
             prev = ln
-            continue
-        gap = ln.top - prev.bottom if prev is not None else 0.0
-        new_para = (
-            prev is None
-            or heading is not None
-            or gap > 0.6 * max(ln.size, 1.0)
-            or abs(ln.size - prev.size) > 0.5
-            or ln.x0 > prev.x1  # jumped to another column
-            or ln.top < prev.top
-        )
-        bullet = BULLET_RE.match(text)
-        if bullet or new_para:
-            flush()
-        if bullet:
-            para_kind = "list_item"
-            text = BULLET_RE.sub("", text, count=1)
-        para.append(text)
-        prev = ln
     flush()
