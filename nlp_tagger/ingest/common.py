@@ -9,7 +9,7 @@ from pathlib import Path
 from ..types import Block, BlockKind, Document
 
 BULLET_RE = re.compile(r"^\s*(?:[\u2022\u00b7\u25aa\u25cf\u2023\u2043\u25e6\uf0b7\uf0a7\-\*\u2013>]|\(?[0-9]{1,2}[.)]|\(?[a-z][.)]|\([ivx]+\))\s+")
-NUMBERED_HEADING_RE = re.compile(r"^\s*(?:(?:section|part|chapter|appendix|principle)\s+)?(\d+(?:\.\d+){0,3})\.?(?:\s*[:.\-\u2013]\s*|\s+)(\S.*)$", re.I)
+NUMBERED_HEADING_RE = re.compile(r"^\s*(\d+(?:\.\d+){0,3})\.?(?:\s*[:.\-\u2013]\s*|\s+)(\S.*)$", re.I)
 MD_HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 LONE_NUMBER_RE = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})*\.?\s*$")
 WS_RE = re.compile(r"[ \t\u00a0\u2002-\u200a\u202f]+")
@@ -37,16 +37,19 @@ def join_lines(lines: list[str]) -> str:
 
 
 def heading_level(text: str) -> int:
-    """Depth of a heading from its own text: '2.1 X' is deeper than '2. X'; CAPS and 'Principle' are top."""
+    """Depth of a heading from its own text: '2.1 X' is under '2. X'; a principle sits under a
+    numbered section; a plain title sits under both. CAPS, Part and Appendix are top level."""
+    if re.match(r"^\s*(part|appendix|annex)\b", text, re.I):
+        return 1
+    if re.match(r"^\s*(principle|section|chapter|theme|indicator|behaviour)\s+\w+", text, re.I):
+        return 2
     m = NUMBERED_HEADING_RE.match(text)
     if m:
         return min(m.group(1).count(".") + 1, 4)
-    if re.match(r"^\s*(principle|section|part|chapter|appendix)\b", text, re.I):
-        return 1
     letters = [c for c in text if c.isalpha()]
     if letters and all(c.isupper() for c in letters):
         return 1
-    return 2
+    return 3
 
 
 def looks_like_heading(line: str) -> bool:
