@@ -62,6 +62,24 @@ def passages(
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+@app.command()
+def evaluate(
+    gold: Path = typer.Option(..., "--gold", help="JSONL file or folder of them, in the shared labelled-data format"),
+    framework: str = typer.Option(..., "--framework", "-f", help="Framework id or YAML path"),
+    scorer: str = typer.Option("auto", "--scorer", help="Scorer to evaluate beside the baselines; 'auto' = the default one"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout"),
+    results: Optional[Path] = typer.Option(None, "--results", help="Also write the Markdown results to this file"),
+    folds: int = typer.Option(5, "--folds", help="Cross-validation folds, grouped by document"),
+) -> None:
+    """Score labelled passages with the chosen scorer and the baselines, in one run."""
+    from nlp_tagger.commands import run_evaluate
+
+    try:
+        run_evaluate(gold, framework, scorer, as_json, results, folds, command=" ".join(["nlp-tagger", *sys.argv[1:]]))
+    except NlpTaggerError as exc:
+        _fail(exc)
+
+
 @frameworks_app.command("list")
 def frameworks_list() -> None:
     """The built-in frameworks."""

@@ -7,7 +7,7 @@ everything a scorer may need, so scorers differ only in how they turn it into pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,10 +23,25 @@ class MatchContext:
     passage_emb: np.ndarray  # (n_passages, dim)
     sim: np.ndarray  # (n_passages, n_leaves): best-facet cosine similarity
     embedder: Embedder | None = None
+    # per-passage matrices scorers compute once and reuse (lexical scores, features); rows = passages
+    cache: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def leaf_ids(self) -> list[str]:
         return [i.id for i in self.leaves]
+
+    def subset(self, rows: np.ndarray | list[int]) -> "MatchContext":
+        """The same context restricted to some passages (for cross-validation folds)."""
+        rows = np.asarray(rows, dtype=int)
+        return MatchContext(
+            [self.passages[i] for i in rows],
+            self.framework,
+            self.leaves,
+            self.passage_emb[rows],
+            self.sim[rows],
+            self.embedder,
+            {k: v[rows] for k, v in self.cache.items()},
+        )
 
 
 def indicator_facets(framework: Framework) -> tuple[list[Indicator], list[str], np.ndarray]:

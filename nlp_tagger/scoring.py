@@ -1,7 +1,8 @@
 """Stage 4: turn a MatchContext into calibrated probabilities (passage evidences indicator).
 
 Coverage does not care which scorer produced the numbers: every scorer returns an array of
-probabilities shaped (n_passages, n_leaves) and its own strong/weak thresholds.
+probabilities shaped (n_passages, n_leaves) and its own strong/weak thresholds. `weak` is also
+the decision threshold: a passage evidences an indicator when its probability reaches it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 
 from .match import MatchContext
 
-DEFAULT_THRESHOLDS = {"strong": 0.6, "weak": 0.3}
+DEFAULT_THRESHOLDS = {"strong": 0.75, "weak": 0.5}
 
 
 class Scorer(Protocol):
@@ -22,40 +23,88 @@ class Scorer(Protocol):
     def predict_proba(self, ctx: MatchContext) -> np.ndarray: ...
 
 
-def similarity_features(sim: np.ndarray) -> np.ndarray:
-    """Per (passage, indicator): cosine, and its margin below the passage's best indicator."""
-    margin = sim - sim.max(axis=1, keepdims=True) if sim.size else sim
-    return np.stack([sim, margin], axis=-1)
-
-
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-class SimilarityScorer:
-    """Zero-shot: a logistic curve over cosine similarity and the margin to the passage's best match.
+def margin_features(raw: np.ndarray) -> np.ndarray:
+    """Per (passage, indicator): the raw score, and its margin below the passage's best indicator."""
+    margin = raw - raw.max(axis=1, keepdims=True) if raw.size else raw
+    return np.stack([raw, margin], axis=-1)
 
-    Works for any framework with no labels at all. `fit` re-estimates the curve (Platt scaling) on
-    labelled passages; the defaults were fitted that way on the bundled corpus's training documents.
+
+class PlattScorer:
+    """A raw similarity made into probabilities by a logistic curve over (score, margin).
+
+    Subclasses say where the raw score comes from; `fit` estimates the curve on labelled
+    passages (Platt scaling), so baselines get the same calibration as everything else.
     """
 
-    name = "similarity"
+    name = "platt"
+    trainable = True
 
     def __init__(self, coef: tuple[float, float] = (14.0, 10.0), intercept: float = -7.0, thresholds: dict[str, float] | None = None):
         self.coef = np.asarray(coef, dtype=float)
         self.intercept = float(intercept)
         self.thresholds = dict(thresholds or DEFAULT_THRESHOLDS)
 
-    def predict_proba(self, ctx: MatchContext) -> np.ndarray:
-        if not ctx.sim.size:
-            return np.zeros_like(ctx.sim)
-        return _sigmoid(similarity_features(ctx.sim) @ self.coef + self.intercept)
+    def raw(self, ctx: MatchContext) -> np.ndarray:
+        raise NotImplementedError
 
-    def fit(self, sims: list[np.ndarray], targets: list[np.ndarray]) -> "SimilarityScorer":
+    def predict_proba(self, ctx: MatchContext) -> np.ndarray:
+        raw = self.raw(ctx)
+        if not raw.size:
+            return np.zeros_like(raw)
+        return _sigmoid(margin_features(raw) @ self.coef + self.intercept)
+
+    def fit(self, ctx: MatchContext, truth: np.ndarray, known: np.ndarray, groups: list[str] | None = None) -> "PlattScorer":
         from sklearn.linear_model import LogisticRegression
 
-        X = np.concatenate([similarity_features(s).reshape(-1, 2) for s in sims])
-        y = np.concatenate([t.reshape(-1) for t in targets]).astype(int)
+        X = margin_features(self.raw(ctx))[known].reshape(-1, 2)
+        y = truth[known].reshape(-1).astype(int)
         lr = LogisticRegression(C=10.0, max_iter=1000).fit(X, y)
         self.coef, self.intercept = lr.coef_[0], float(lr.intercept_[0])
+        self.thresholds = fit_thresholds(self.predict_proba(ctx)[known], truth[known])
         return self
+
+
+def fit_thresholds(probs: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Decision thresholds learned on training data: `weak` maximises F1 (evidence or not),
+    `strong` maximises F0.5, which favours precision: a strong claim should rarely be wrong."""
+    p, y = probs.ravel(), truth.ravel().astype(bool)
+    if not y.any():
+        return dict(DEFAULT_THRESHOLDS)
+    grid = np.unique(np.quantile(p, np.linspace(0.5, 0.9995, 400)))
+
+    def f_beta(t: float, beta: float) -> float:
+        pred = p >= t
+        tp = float((pred & y).sum())
+        if tp == 0:
+            return 0.0
+        prec, rec = tp / pred.sum(), tp / y.sum()
+        return (1 + beta**2) * prec * rec / (beta**2 * prec + rec)
+
+    weak = float(max(grid, key=lambda t: f_beta(t, 1.0)))
+    strong = float(max((t for t in grid if t > weak), key=lambda t: f_beta(t, 0.5), default=weak))
+    return {"strong": round(max(strong, weak), 4), "weak": round(weak, 4)}
+
+
+class SimilarityScorer(PlattScorer):
+    """Zero-shot: embedding similarity through a fixed logistic curve; needs no labels at all.
+
+    The default curve was fitted once (Platt scaling) on the bundled corpus's labelled passages and
+    is used as is for any framework, including a user's own.
+    """
+
+    name = "similarity"
+    trainable = False
+
+    def raw(self, ctx: MatchContext) -> np.ndarray:
+        return ctx.sim
+
+
+class EmbeddingBaseline(SimilarityScorer):
+    """Baseline: raw embedding cosine with no training beyond its calibration curve."""
+
+    name = "embedding"
+    trainable = True

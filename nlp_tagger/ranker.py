@@ -1,0 +1,300 @@
+"""The trained evidence ranker: a scikit-learn classifier over (passage, indicator) pairs.
+
+Features (grouped, so the ablation can drop a group at a time):
+- `sim`: best-facet embedding cosine, its margin below the passage's best, its rank;
+- `context`: similarity of the section heading and of the neighbouring passages to the indicator,
+  and of the heading to the indicator's principle;
+- `lexical`: TF-IDF cosine and BM25 against the indicator's text;
+- `knn`: similarity to labelled example passages of the indicator (from other documents) and the
+  label vote of the nearest examples;
+- `code`: the passage names the indicator's id, as action plans do ("(EI2)");
+- `prior`: how often the indicator is evidenced in the training labels.
+A gradient-boosted classifier learns from them; isotonic calibration is fitted on out-of-fold
+predictions (folds grouped by document), so probabilities mean what they say.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from . import __version__
+from .baselines import BM25Baseline, TfidfBaseline
+from .errors import ModelError
+from .frameworks import ROOT
+from .match import MatchContext
+from .scoring import fit_thresholds, margin_features
+from .types import Framework
+
+MODELS_DIR = ROOT / "models"
+FEATURE_GROUPS = {
+    "sim": ["cosine", "cosine_margin", "inverse_rank"],
+    "context": ["heading_cosine", "neighbour_cosine", "heading_principle_cosine"],
+    "lexical": ["tfidf", "bm25"],
+    "knn": ["knn_max", "knn_top3", "knn_vote"],
+    "code": ["names_id"],
+    "prior": ["log_prior"],
+}
+ALL_GROUPS = tuple(FEATURE_GROUPS)
+KNN_K = 10
+
+
+def model_dir(framework_id: str, models_dir: Path | None = None) -> Path:
+    return (models_dir or MODELS_DIR) / framework_id
+
+
+def has_model(framework: Framework, models_dir: Path | None = None) -> bool:
+    return (model_dir(framework.id, models_dir) / "manifest.json").exists()
+
+
+@dataclass
+class ExampleBank:
+    """Labelled training passages, as embeddings: the ranker's memory of what evidence looks like."""
+
+    emb: np.ndarray  # (m, dim)
+    labels: np.ndarray  # (m, n_leaves) bool
+    doc_ids: np.ndarray  # (m,)
+
+
+def _knn(ctx: MatchContext, bank: ExampleBank, exclude_same_doc: bool) -> np.ndarray:
+    n, L = len(ctx.passages), len(ctx.leaves)
+    out = np.zeros((n, L, 3), dtype=np.float32)
+    if not len(bank.emb) or not n:
+        return out
+    S = ctx.passage_emb @ bank.emb.T
+    if exclude_same_doc:
+        docs = np.asarray([p.doc_id for p in ctx.passages])
+        S = np.where(docs[:, None] == bank.doc_ids[None, :], -1.0, S)
+    k = min(KNN_K, S.shape[1])
+    top = np.argpartition(-S, k - 1, axis=1)[:, :k]
+    top_s = np.take_along_axis(S, top, axis=1)
+    w = np.clip(top_s, 0, None) ** 3 + 1e-9
+    vote = np.einsum("nk,nkl->nl", w, bank.labels[top].astype(np.float32)) / w.sum(axis=1, keepdims=True)
+    for j in range(L):
+        cols = bank.labels[:, j]
+        if cols.any():
+            Sj = S[:, cols]
+            out[:, j, 0] = Sj.max(axis=1)
+            m = min(3, Sj.shape[1])
+            out[:, j, 1] = -np.sort(-Sj, axis=1)[:, :m].mean(axis=1)
+    out[:, :, 2] = vote
+    return out
+
+
+def _context(ctx: MatchContext) -> np.ndarray:
+    n, L = ctx.sim.shape
+    out = np.zeros((n, L, 3), dtype=np.float32)
+    if not n:
+        return out
+    if "heading_sim" not in ctx.cache:
+        from .match import indicator_facets, max_by_owner
+
+        sections = [p.section or "" for p in ctx.passages]
+        uniq = sorted(set(sections))
+        emb = ctx.embedder.encode(uniq)
+        leaves, facets, owner = indicator_facets(ctx.framework)
+        fe = ctx.embedder.encode(facets)
+        roots = ctx.framework.roots
+        re_ = ctx.embedder.encode([f"{r.title}. {r.text}" for r in roots])
+        root_of = [roots.index(ctx.framework.get(ctx.framework.root_of(l.id))) for l in leaves]
+        hs = max_by_owner(emb @ fe.T, owner, len(leaves))
+        hp = (emb @ re_.T)[:, root_of]
+        idx = np.asarray([uniq.index(s) for s in sections])
+        has = np.asarray([bool(s) for s in sections])[:, None]
+        ctx.cache["heading_sim"] = np.where(has, hs[idx], 0.0)
+        ctx.cache["heading_root_sim"] = np.where(has, hp[idx], 0.0)
+    out[:, :, 0] = ctx.cache["heading_sim"]
+    out[:, :, 2] = ctx.cache["heading_root_sim"]
+    # neighbours: the passages before and after in the same document
+    docs = [p.doc_id for p in ctx.passages]
+    for i in range(n):
+        nb = [k for k in (i - 1, i + 1) if 0 <= k < n and docs[k] == docs[i]]
+        if nb:
+            out[i, :, 1] = ctx.sim[nb].mean(axis=0)
+    return out
+
+
+def _names_id(ctx: MatchContext) -> np.ndarray:
+    ids = ctx.leaf_ids
+    out = np.zeros((len(ctx.passages), len(ids), 1), dtype=np.float32)
+    for i, p in enumerate(ctx.passages):
+        found = set(re.findall(r"(?<![A-Za-z0-9.])([A-Z]{1,4}\d{1,2}(?:\.\d{1,2})?)(?![A-Za-z0-9])", p.text))
+        if found:
+            for j, lid in enumerate(ids):
+                if lid in found:
+                    out[i, j, 0] = 1.0
+    return out
+
+
+def pair_features(ctx: MatchContext, bank: ExampleBank, prior: np.ndarray, groups=ALL_GROUPS, exclude_same_doc: bool = False) -> np.ndarray:
+    """(n_passages * n_leaves, n_features): one row per (passage, indicator) pair, row-major."""
+    n, L = ctx.sim.shape
+    parts = []
+    if "sim" in groups:
+        mf = margin_features(ctx.sim)
+        rank = (-ctx.sim).argsort(axis=1).argsort(axis=1) + 1
+        parts.append(np.concatenate([mf, (1.0 / rank)[..., None]], axis=-1))
+    if "context" in groups:
+        parts.append(_context(ctx))
+    if "lexical" in groups:
+        parts.append(np.stack([TfidfBaseline().raw(ctx), BM25Baseline().raw(ctx)], axis=-1))
+    if "knn" in groups:
+        parts.append(_knn(ctx, bank, exclude_same_doc))
+    if "code" in groups:
+        parts.append(_names_id(ctx))
+    if "prior" in groups:
+        parts.append(np.broadcast_to(prior[None, :, None], (n, L, 1)))
+    return np.concatenate(parts, axis=-1).reshape(n * L, -1).astype(np.float32)
+
+
+def feature_names(groups=ALL_GROUPS) -> list[str]:
+    return [f for g in ALL_GROUPS if g in groups for f in FEATURE_GROUPS[g]]
+
+
+class EvidenceRanker(ClassifierMixin, BaseEstimator):
+    """Binary classifier over pair features with isotonic calibration fitted out of fold.
+
+    scikit-learn compatible: fit(X, y, groups=...) / predict_proba(X) / get_params.
+    """
+
+    def __init__(self, max_iter: int = 200, learning_rate: float = 0.08, max_leaf_nodes: int = 15, n_splits: int = 4, random_state: int = 0):
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def _base(self):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier(
+            max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
+            l2_regularization=1.0, random_state=self.random_state,
+        )
+
+    def fit(self, X, y, groups=None):
+        from sklearn.isotonic import IsotonicRegression
+        from sklearn.model_selection import GroupKFold
+
+        X, y = np.asarray(X), np.asarray(y).astype(int)
+        self.classes_ = np.array([0, 1])
+        groups = np.asarray(groups) if groups is not None else np.arange(len(y)) % max(self.n_splits, 2)
+        k = min(self.n_splits, len(np.unique(groups)))
+        oof = np.zeros(len(y))
+        if k >= 2:
+            for tr, te in GroupKFold(n_splits=k).split(X, y, groups):
+                oof[te] = self._base().fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
+        self.model_ = self._base().fit(X, y)
+        if k < 2:
+            oof = self.model_.predict_proba(X)[:, 1]
+        self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(oof, y)
+        self.oof_proba_ = self.calibrator_.predict(oof)
+        return self
+
+    def predict_proba(self, X):
+        p = self.calibrator_.predict(self.model_.predict_proba(np.asarray(X))[:, 1])
+        return np.stack([1 - p, p], axis=1)
+
+
+class RankerScorer:
+    """The trained ranker as a scorer: features from a MatchContext, probabilities per pair."""
+
+    name = "ranker"
+    trainable = True
+
+    def __init__(self, framework: Framework, groups=ALL_GROUPS, estimator: EvidenceRanker | None = None):
+        self.framework = framework
+        self.groups = tuple(groups)
+        self.estimator = estimator or EvidenceRanker()
+        self.bank = ExampleBank(np.zeros((0, 1), np.float32), np.zeros((0, len(framework.leaves)), bool), np.asarray([]))
+        self.prior = np.zeros(len(framework.leaves), np.float32)
+        self.thresholds = {"strong": 0.75, "weak": 0.5}
+
+    @classmethod
+    def factory(cls, framework: Framework, groups=ALL_GROUPS):
+        return lambda: cls(framework, groups)
+
+    def fit(self, ctx: MatchContext, truth: np.ndarray, known: np.ndarray, groups: list[str]) -> "RankerScorer":
+        rows = np.flatnonzero(known)
+        sub = ctx.subset(rows)
+        t = truth[rows]
+        docs = np.asarray([groups[i] for i in rows])
+        self.bank = ExampleBank(sub.passage_emb.copy(), t.copy(), docs)
+        counts = t.sum(axis=0)
+        self.prior = np.log1p(counts).astype(np.float32)
+        X = pair_features(sub, self.bank, self.prior, self.groups, exclude_same_doc=True)
+        y = t.reshape(-1)
+        pair_groups = np.repeat(docs, t.shape[1])
+        self.estimator.fit(X, y, groups=pair_groups)
+        self.thresholds = fit_thresholds(self.estimator.oof_proba_.reshape(t.shape), t)
+        return self
+
+    def predict_proba(self, ctx: MatchContext) -> np.ndarray:
+        n, L = ctx.sim.shape
+        if not n:
+            return np.zeros((0, L))
+        X = pair_features(ctx, self.bank, self.prior, self.groups)
+        return self.estimator.predict_proba(X)[:, 1].reshape(n, L)
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, out_dir: Path, manifest: dict) -> Path:
+        import joblib
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        joblib.dump({"estimator": self.estimator, "groups": self.groups, "thresholds": self.thresholds, "prior": self.prior}, out_dir / "ranker.joblib")
+        np.savez_compressed(out_dir / "examples.npz", emb=self.bank.emb.astype(np.float16), labels=self.bank.labels, doc_ids=self.bank.doc_ids)
+        (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        return out_dir
+
+    @classmethod
+    def load(cls, framework: Framework, models_dir: Path | None = None) -> "RankerScorer":
+        import joblib
+
+        d = model_dir(framework.id, models_dir)
+        mpath = d / "manifest.json"
+        if not mpath.exists():
+            raise ModelError(d, "no trained model for this framework", f"Run `nlp-tagger train --framework {framework.id}`, or use --scorer similarity")
+        try:
+            manifest = json.loads(mpath.read_text(encoding="utf-8"))
+            blob = joblib.load(d / "ranker.joblib")
+            ex = np.load(d / "examples.npz", allow_pickle=False)
+        except Exception as exc:  # a damaged artifact is a user-fixable problem, not a crash
+            raise ModelError(d, f"model files are unreadable ({type(exc).__name__})", f"Retrain: `nlp-tagger train --framework {framework.id}`") from None
+        if manifest.get("framework_sha256") != framework.content_hash:
+            raise ModelError(d, f"model is stale: framework file {framework.path} changed since training", f"Retrain: `nlp-tagger train --framework {framework.id}`")
+        if manifest.get("leaves") != [l.id for l in framework.leaves]:
+            raise ModelError(d, "model was trained on other indicators", f"Retrain: `nlp-tagger train --framework {framework.id}`")
+        scorer = cls(framework, blob["groups"], blob["estimator"])
+        scorer.thresholds = blob["thresholds"]
+        scorer.prior = blob["prior"]
+        scorer.bank = ExampleBank(ex["emb"].astype(np.float32), ex["labels"], ex["doc_ids"])
+        scorer.manifest = manifest
+        return scorer
+
+
+def build_manifest(framework: Framework, gold_hash: str, doc_ids: list[str], n_passages: int, embedding_model: str, groups, metrics: dict) -> dict:
+    import sklearn
+
+    return {
+        "model": "nlp-tagger evidence ranker",
+        "version": __version__,
+        "framework": framework.id,
+        "framework_sha256": framework.content_hash,
+        "leaves": [l.id for l in framework.leaves],
+        "embedding_model": embedding_model,
+        "training_data_sha256": gold_hash,
+        "training_documents": doc_ids,
+        "training_passages": n_passages,
+        "features": feature_names(groups),
+        "estimator": "HistGradientBoostingClassifier + isotonic calibration (out-of-fold, grouped by document)",
+        "scikit_learn": sklearn.__version__,
+        "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "cv_metrics": metrics,
+    }
