@@ -80,6 +80,33 @@ def evaluate(
         _fail(exc)
 
 
+@app.command()
+def train(
+    framework: Optional[str] = typer.Option(None, "--framework", "-f", help="Framework id or YAML path; omit with --types"),
+    gold: Optional[Path] = typer.Option(None, "--gold", help="Labelled JSONL file or folder (default: corpora/labelled/)"),
+    types: bool = typer.Option(False, "--types", help="Train the evidence-type classifier (outcome/action/plan/statement)"),
+    models: Optional[Path] = typer.Option(None, "--models", help="Where models are saved (default: models/)"),
+) -> None:
+    """Train the evidence ranker for a framework (and/or the evidence-type classifier)."""
+    from nlp_tagger.frameworks import load_framework
+    from nlp_tagger.train import train_ranker, train_types
+
+    if not framework and not types:
+        typer.echo("error: give --framework ID, --types, or both", err=True)
+        raise typer.Exit(2)
+    try:
+        if framework:
+            m = train_ranker(load_framework(framework), gold, models)
+            typer.echo(f"trained ranker for {m['framework']} on {m['training_passages']} passages from {len(m['training_documents'])} documents in {m['train_seconds']} s")
+            typer.echo("out-of-fold metrics: " + ", ".join(f"{k} {v:.3f}" for k, v in m["cv_metrics"].items()))
+        if types:
+            m = train_types(gold, models)
+            cv = m["cv_metrics"]
+            typer.echo(f"trained evidence-type classifier on {m['training_passages']} passages: out-of-fold macro F1 {cv['classifier']['macro_f1']:.3f} (rules alone {cv['rules']['macro_f1']:.3f})")
+    except NlpTaggerError as exc:
+        _fail(exc)
+
+
 @frameworks_app.command("list")
 def frameworks_list() -> None:
     """The built-in frameworks."""

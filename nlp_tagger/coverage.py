@@ -31,13 +31,16 @@ def build_coverage(
     thresholds: dict[str, float],
     top_k: int = 3,
     notes: list[str] | None = None,
+    types: dict[int, str] | None = None,
 ) -> Coverage:
+    """`types` gives each passage's evidence type by passage index (the trained classifier's);
+    passages missing from it are typed by the cue rules."""
     per_leaf: dict[str, list[Match]] = defaultdict(list)
     for m in matches:
         per_leaf[m.indicator_id].append(m)
 
     result: dict[str, IndicatorCoverage] = {}
-    types: dict[int, str] = {}
+    types = dict(types or {})
 
     def evidence_of(m: Match) -> Evidence:
         if m.passage.index not in types:

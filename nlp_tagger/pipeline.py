@@ -41,4 +41,29 @@ def check(
     ctx = build_context(passages, fw, embedder or Embedder())
     probs = scorer_obj.predict_proba(ctx)
     matches = to_matches(ctx, probs, min_score=scorer_obj.thresholds["weak"])
-    return build_coverage(doc, fw, matches, len(passages), scorer_obj.name, scorer_obj.thresholds, top_k=top_k, notes=notes + doc.warnings)
+    types = evidence_types(ctx, {m.passage.index for m in matches})
+    return build_coverage(doc, fw, matches, len(passages), scorer_obj.name, scorer_obj.thresholds, top_k=top_k, notes=notes + doc.warnings, types=types)
+
+
+def evidence_types(ctx, indices: set[int]) -> dict[int, str]:
+    """Evidence type of the given passages by the trained classifier, when one is installed."""
+    from .evidence_type import EvidenceTypeClassifier
+    from .ranker import MODELS_DIR
+
+    clf = _type_classifier(MODELS_DIR / "evidence-type")
+    if clf is None or not indices:
+        return {}
+    idx = sorted(indices)
+    labels = clf.predict([ctx.passages[i].text for i in idx], ctx.passage_emb[idx])
+    return dict(zip(idx, labels))
+
+
+_TYPE_CACHE: dict = {}
+
+
+def _type_classifier(path: Path):
+    from .evidence_type import EvidenceTypeClassifier
+
+    if path not in _TYPE_CACHE:
+        _TYPE_CACHE[path] = EvidenceTypeClassifier.load(path)
+    return _TYPE_CACHE[path]

@@ -1,0 +1,83 @@
+"""Training: the evidence ranker per framework, and the framework-independent evidence-type model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .embed import DEFAULT_MODEL, Embedder
+from .evaluate import N_FOLDS, evaluate, gold_matrix, group_folds
+from .evidence_type import TYPES, EvidenceTypeClassifier, classify
+from .frameworks import ROOT
+from .labels import GoldSet, load_gold
+from .match import build_context
+from .metrics import multilabel_f1
+from .ranker import MODELS_DIR, RankerScorer, build_manifest, model_dir
+from .types import Framework
+
+LABELLED_DIR = ROOT / "corpora" / "labelled"
+HEADLINE_CV = ("top1", "recall_at_5", "macro_f1", "principle_top1", "doc_f1", "ece")
+
+
+def train_ranker(framework: Framework, gold_path: Path | None = None, models_dir: Path | None = None, embedder: Embedder | None = None, cv: bool = True) -> dict:
+    """Fit on every labelled passage of the framework and save with a manifest; the manifest's
+    metrics are out-of-fold (grouped by document), from the same run."""
+    t0 = time.time()
+    embedder = embedder or Embedder()
+    gold = load_gold(gold_path or LABELLED_DIR, framework)
+    metrics = {}
+    if cv:
+        result = evaluate(gold, framework, {"ranker": RankerScorer.factory(framework)}, embedder)
+        metrics = {k: round(v, 4) for k, v in result["scorers"]["ranker"].items() if k in HEADLINE_CV}
+    ctx = build_context([g.as_passage(i) for i, g in enumerate(gold.passages)], framework, embedder)
+    gm = gold_matrix(gold, framework)
+    scorer = RankerScorer(framework).fit(ctx, gm.truth, gm.known, gm.doc_ids)
+    manifest = build_manifest(framework, gold.content_hash(), gold.doc_ids, len(gold.passages), embedder.model_name, scorer.groups, metrics)
+    manifest["thresholds"] = scorer.thresholds
+    manifest["train_seconds"] = round(time.time() - t0, 1)
+    scorer.save(model_dir(framework.id, models_dir), manifest)
+    return manifest
+
+
+def typed_passages(gold: GoldSet) -> tuple[list[str], list[str], list[str]]:
+    rows = [g for g in gold.passages if g.labels and g.evidence_type]
+    return [g.text for g in rows], [g.evidence_type for g in rows], [g.doc_id for g in rows]
+
+
+def evaluate_types(texts: list[str], y: list[str], docs: list[str], embedder: Embedder, n_folds: int = N_FOLDS) -> dict:
+    """Out-of-fold macro F1 of the evidence-type classifier, beside the cue rules alone."""
+    emb = embedder.encode(texts)
+    pred = np.empty(len(texts), dtype=object)
+    for test in group_folds(docs, n_folds):
+        train = np.setdiff1d(np.arange(len(texts)), test)
+        clf = EvidenceTypeClassifier().fit([texts[i] for i in train], emb[train], [y[i] for i in train])
+        pred[test] = clf.predict([texts[i] for i in test], emb[test])
+    rules = [classify(t) for t in texts]
+
+    def scores(p) -> dict:
+        P = np.asarray([[x == k for k in TYPES] for x in p])
+        T = np.asarray([[x == k for k in TYPES] for x in y])
+        f = multilabel_f1(P, T)
+        return {"macro_f1": round(f["macro_f1"], 4), "accuracy": round(float(np.mean([a == b for a, b in zip(p, y)])), 4), "per_type_f1": {k: round(f["per_label"][j][2], 4) for j, k in enumerate(TYPES)}}
+
+    return {"n_passages": len(texts), "n_documents": len(set(docs)), "support": {k: y.count(k) for k in TYPES}, "classifier": scores(list(pred)), "rules": scores(rules)}
+
+
+def train_types(gold_path: Path | None = None, models_dir: Path | None = None, embedder: Embedder | None = None) -> dict:
+    """One evidence-type model for all frameworks: the type of evidence does not depend on them."""
+    embedder = embedder or Embedder()
+    gold = load_gold(gold_path or LABELLED_DIR)
+    texts, y, docs = typed_passages(gold)
+    metrics = evaluate_types(texts, y, docs, embedder)
+    clf = EvidenceTypeClassifier().fit(texts, embedder.encode(texts), y)
+    manifest = {
+        "model": "nlp-tagger evidence-type classifier",
+        "embedding_model": embedder.model_name or DEFAULT_MODEL,
+        "training_data_sha256": gold.content_hash(),
+        "training_passages": len(texts),
+        "cv_metrics": metrics,
+    }
+    clf.save((models_dir or MODELS_DIR) / "evidence-type", manifest)
+    return manifest
