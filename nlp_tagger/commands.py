@@ -7,10 +7,14 @@ from pathlib import Path
 from .evaluate import evaluate, summary_json, to_markdown
 from .frameworks import load_framework
 from .labels import load_gold
+from .train import evaluate_types, typed_passages
 
 
-def evaluation_scorers(framework, scorer: str) -> tuple[dict, str]:
-    """The scorer under test plus every baseline, as evaluate() takes them."""
+def evaluation_scorers(framework, scorer: str, gold_docs: list[str] | None = None) -> tuple[dict, str]:
+    """The scorer under test plus every baseline, as evaluate() takes them.
+
+    The trained ranker is used as saved only when none of the gold documents was in its training
+    set; otherwise it is retrained out of fold, so it is never scored on a document it saw."""
     from .baselines import BM25Baseline, TfidfBaseline
     from .ranker import RankerScorer, has_model
     from .scoring import EmbeddingBaseline, SimilarityScorer
@@ -19,7 +23,12 @@ def evaluation_scorers(framework, scorer: str) -> tuple[dict, str]:
         scorer = "ranker" if has_model(framework) else "similarity"
     scorers: dict = {}
     if scorer == "ranker":
-        scorers["ranker"] = RankerScorer.factory(framework)
+        saved = RankerScorer.load(framework) if has_model(framework) else None
+        seen = set(saved.manifest["training_documents"]) if saved else set()
+        if saved is not None and gold_docs is not None and not seen & set(gold_docs):
+            scorers["ranker"] = saved
+        else:
+            scorers["ranker"] = RankerScorer.factory(framework)
     elif scorer not in ("similarity", "embedding", "tfidf", "bm25"):
         from .errors import ModelError
 
@@ -35,8 +44,13 @@ def run_evaluate(gold_path: Path, framework_id: str, scorer: str, as_json: bool,
 
     fw = load_framework(framework_id)
     gold = load_gold(gold_path, fw)
-    scorers, default = evaluation_scorers(fw, scorer)
+    scorers, default = evaluation_scorers(fw, scorer, gold.doc_ids)
     result = evaluate(gold, fw, scorers, default=default, n_folds=folds)
+    texts, types, docs = typed_passages(gold)
+    if len(texts) >= 20 and len(set(docs)) >= 2:
+        from .embed import Embedder
+
+        result["evidence_type"] = evaluate_types(texts, types, docs, Embedder(), folds)
     if results is not None:
         results.parent.mkdir(parents=True, exist_ok=True)
         results.write_text(to_markdown(result, command), encoding="utf-8")
@@ -57,4 +71,7 @@ def run_evaluate(gold_path: Path, framework_id: str, scorer: str, as_json: bool,
     worst = sorted((r for r in d["per_indicator"] if r["support"]), key=lambda r: r["f1"])[:8]
     console.print("weakest indicators: " + ", ".join(f"{r['id']} F1 {r['f1']:.2f} (n={r['support']})" for r in worst))
     console.print("top confusions (gold -> predicted): " + ", ".join(f"{a}->{b} x{n}" for a, b, n in d["confusions"][:6]))
+    if "evidence_type" in result:
+        et = result["evidence_type"]
+        console.print(f"evidence type ({et['n_passages']} passages, out of fold): classifier macro F1 {et['classifier']['macro_f1']:.3f}, rules alone {et['rules']['macro_f1']:.3f}")
     return result

@@ -150,6 +150,16 @@ def summary_json(result: dict) -> str:
     return json.dumps(slim, indent=2)
 
 
+def _types_markdown(et: dict) -> list[str]:
+    out = ["", f"## Evidence type ({et['n_passages']} labelled passages, {et['n_documents']} documents, out of fold by document)", "",
+           "| | macro F1 | accuracy | " + " | ".join(et["support"]) + " |", "|---|---|---|" + "---|" * len(et["support"]),
+           "| support | | | " + " | ".join(str(v) for v in et["support"].values()) + " |"]
+    for name in ("classifier", "rules"):
+        r = et[name]
+        out.append(f"| {name} | {r['macro_f1']:.3f} | {r['accuracy']:.3f} | " + " | ".join(f"{r['per_type_f1'][k]:.3f}" for k in et["support"]) + " |")
+    return out
+
+
 def to_markdown(result: dict, command: str) -> str:
     names = list(result["scorers"])
     out = [
@@ -172,4 +182,6 @@ def to_markdown(result: dict, command: str) -> str:
         out.append(f"| {row['id']} | {row['support']} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} |")
     out += ["", f"## Most frequent top-1 confusions ({d})", "", "| gold | predicted | passages |", "|---|---|---|"]
     out += [f"| {a} | {b} | {n} |" for a, b, n in result["scorers"][d]["confusions"]]
+    if "evidence_type" in result:
+        out += _types_markdown(result["evidence_type"])
     return "\n".join(out) + "\n"

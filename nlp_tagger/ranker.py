@@ -37,7 +37,7 @@ FEATURE_GROUPS = {
     "sim": ["cosine", "cosine_margin", "inverse_rank"],
     "context": ["heading_cosine", "neighbour_cosine", "heading_principle_cosine"],
     "lexical": ["tfidf", "bm25"],
-    "knn": ["knn_max", "knn_top3", "knn_vote"],
+    "knn": ["knn_max", "knn_top3", "knn_vote", "knn_principle_vote"],
     "code": ["names_id"],
     "prior": ["log_prior"],
 }
@@ -64,7 +64,7 @@ class ExampleBank:
 
 def _knn(ctx: MatchContext, bank: ExampleBank, exclude_same_doc: bool) -> np.ndarray:
     n, L = len(ctx.passages), len(ctx.leaves)
-    out = np.zeros((n, L, 3), dtype=np.float32)
+    out = np.zeros((n, L, 4), dtype=np.float32)
     if not len(bank.emb) or not n:
         return out
     S = ctx.passage_emb @ bank.emb.T
@@ -84,6 +84,13 @@ def _knn(ctx: MatchContext, bank: ExampleBank, exclude_same_doc: bool) -> np.nda
             m = min(3, Sj.shape[1])
             out[:, j, 1] = -np.sort(-Sj, axis=1)[:, :m].mean(axis=1)
     out[:, :, 2] = vote
+    # the same vote pooled over each indicator's principle: right principle, wrong obligation is
+    # still a signal for the principle-level ranking
+    fw = ctx.framework
+    root = np.asarray([fw.root_of(l.id) for l in ctx.leaves])
+    for r in np.unique(root):
+        cols = root == r
+        out[:, cols, 3] = vote[:, cols].sum(axis=1, keepdims=True)
     return out
 
 
