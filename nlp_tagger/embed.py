@@ -46,6 +46,10 @@ def load_model(name: str = DEFAULT_MODEL, quantize: bool = False):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a report on stdout must not carry loading bars
+    hf_logging.set_verbosity_error()
 
     model = SentenceTransformer(str(model_path(name)), device="cpu", local_files_only=True)
     if quantize:
