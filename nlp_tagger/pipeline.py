@@ -30,15 +30,22 @@ def check(
     scorer: str | Scorer | None = None,
     embedder: Embedder | None = None,
     top_k: int = 3,
+    use_cache: bool = True,
 ) -> Coverage:
+    """Coverage of one submission against one framework. With `use_cache`, parsed documents and
+    embeddings are reused from the embedder's cache folder on a re-run."""
     fw = framework if isinstance(framework, Framework) else load_framework(framework)
     if isinstance(scorer, str) or scorer is None:
         scorer_obj, notes = get_scorer(fw, scorer)
     else:
         scorer_obj, notes = scorer, []
-    doc = extract(path)
+    embedder = embedder or Embedder()
+    trained_on = getattr(scorer_obj, "manifest", {}).get("embedding_model")
+    if trained_on and trained_on != embedder.cache_key:
+        notes = notes + [f"The ranker was trained on {trained_on} embeddings but this run uses {embedder.cache_key}: scores may be slightly off."]
+    doc = extract(path, cache_dir=embedder.cache.path.parent if (use_cache and embedder.cache) else None)
     passages = segment(doc)
-    ctx = build_context(passages, fw, embedder or Embedder())
+    ctx = build_context(passages, fw, embedder)
     probs = scorer_obj.predict_proba(ctx)
     matches = to_matches(ctx, probs, min_score=scorer_obj.thresholds["weak"])
     types = evidence_types(ctx, {m.passage.index for m in matches})

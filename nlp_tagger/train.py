@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import DEFAULT_MODEL, Embedder
+from .embed import Embedder
 from .evaluate import N_FOLDS, evaluate, gold_matrix, group_folds
 from .evidence_type import TYPES, EvidenceTypeClassifier, classify
 from .frameworks import ROOT
@@ -34,7 +34,7 @@ def train_ranker(framework: Framework, gold_path: Path | None = None, models_dir
     ctx = build_context([g.as_passage(i) for i, g in enumerate(gold.passages)], framework, embedder)
     gm = gold_matrix(gold, framework)
     scorer = RankerScorer(framework).fit(ctx, gm.truth, gm.known, gm.doc_ids)
-    manifest = build_manifest(framework, gold.content_hash(), gold.doc_ids, len(gold.passages), embedder.model_name, scorer.groups, metrics)
+    manifest = build_manifest(framework, gold.content_hash(), gold.doc_ids, len(gold.passages), embedder.cache_key, scorer.groups, metrics)
     manifest["thresholds"] = scorer.thresholds
     manifest["train_seconds"] = round(time.time() - t0, 1)
     scorer.save(model_dir(framework.id, models_dir), manifest)
@@ -74,7 +74,7 @@ def train_types(gold_path: Path | None = None, models_dir: Path | None = None, e
     clf = EvidenceTypeClassifier().fit(texts, embedder.encode(texts), y)
     manifest = {
         "model": "nlp-tagger evidence-type classifier",
-        "embedding_model": embedder.model_name or DEFAULT_MODEL,
+        "embedding_model": embedder.cache_key,
         "training_data_sha256": gold.content_hash(),
         "training_passages": len(texts),
         "cv_metrics": metrics,

@@ -142,3 +142,17 @@ def test_check_never_touches_the_network(rendered, tmp_path):
     assert "network access attempted" not in proc.stderr
     written = sorted(p.suffix for p in out.iterdir())
     assert written == [".csv", ".json", ".md"]
+
+
+def test_document_cache_and_onnx_backend_agree_with_torch(rendered, cache_dir):
+    """A re-run reads the parsed document from the cache; int8 ONNX embeddings stay close to fp32."""
+    from nlp_tagger.embed import Embedder
+
+    cached = list((cache_dir / "documents").glob("*.json"))
+    assert cached, "check() with a cache folder stores the parsed document"
+    again = extract(rendered["pdf2col"], cache_dir=cache_dir)
+    assert again.text == extract(rendered["pdf2col"]).text
+    texts = ["We introduced a buddy scheme for new postdoctoral researchers.", "Ten days of development time are protected for every researcher."]
+    fast = Embedder(cache_dir=cache_dir, backend="onnx-int8", use_cache=False).encode(texts)
+    exact = Embedder(cache_dir=cache_dir, backend="torch", use_cache=False).encode(texts)
+    assert ((fast * exact).sum(axis=1) > 0.97).all()

@@ -10,7 +10,12 @@ from ..types import Document
 SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
 
 
-def extract(path: str | Path, password: str | None = None) -> Document:
+EXTRACTOR_VERSION = "1"  # bump when extraction output changes, so cached documents are not reused
+
+
+def extract(path: str | Path, password: str | None = None, cache_dir: Path | None = None) -> Document:
+    """Read a submission. With `cache_dir`, a file read before (same bytes) is loaded from the
+    cache instead of parsed again: a re-run over an archive or a redraft check costs no parsing."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found", "Check the path")
@@ -21,6 +26,14 @@ def extract(path: str | Path, password: str | None = None) -> Document:
         raise InputError(path, f"unsupported file type '{path.suffix or '(none)'}'", "Convert it to PDF, DOCX, TXT or Markdown")
     if path.stat().st_size == 0:
         raise InputError(path, "is empty (0 bytes)", "Check you exported the right document")
+    cached = None
+    if cache_dir is not None:
+        import hashlib
+
+        key = hashlib.sha256(path.read_bytes()).hexdigest()
+        cached = Path(cache_dir) / "documents" / f"{key}.v{EXTRACTOR_VERSION}.json"
+        if cached.exists():
+            return _load_cached(cached, path)
     if kind == "pdf":
         from .pdf import read_pdf
 
@@ -35,4 +48,29 @@ def extract(path: str | Path, password: str | None = None) -> Document:
         doc = read_text(path)
     if not any(b.kind != "heading" for b in doc.blocks):
         raise InputError(path, "is empty: no text to analyse", "Check you exported the right document")
+    if cached is not None:
+        _save_cached(cached, doc)
     return doc
+
+
+def _save_cached(target: Path, doc: Document) -> None:
+    import dataclasses
+    import json
+    import os
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(dataclasses.asdict(doc)), encoding="utf-8")
+    tmp.replace(target)  # atomic: a concurrent reader never sees half a file
+
+
+def _load_cached(cached: Path, path: Path) -> Document:
+    import json
+
+    from ..types import Block
+
+    data = json.loads(cached.read_text(encoding="utf-8"))
+    data["blocks"] = [Block(**b) for b in data["blocks"]]
+    data["page_marks"] = [tuple(m) for m in data["page_marks"]]
+    data["path"], data["doc_id"] = str(path), path.stem
+    return Document(**data)
