@@ -1,4 +1,7 @@
-"""PDF with pdfplumber: reading order (two columns too), tables as rows, headings from font size.
+"""PDF: reading order (two columns too), tables as rows, headings from font size.
+
+PDFium (pypdfium2) reads text runs and ruled table grids fast; pdfplumber's table finder reads the
+pages whose rules PDFium's grid reader cannot turn into a table.
 
 Running headers and footers are found across pages (the same line, digits aside, in the top or
 bottom margin of many pages) and dropped, as are bare page numbers.
@@ -88,19 +91,103 @@ def _find_gutter(words: list[dict], width: float) -> float | None:
     return best
 
 
-def _pdfium_words(page) -> list[dict] | None:
-    """Text runs of a page from PDFium, as word-like boxes with font size and name: about 20x
-    faster than pdfminer. None where the page has ruled lines (a table, most likely), which
-    pdfplumber's table finder then reads."""
+def _ruling_segments(page, height: float) -> list[tuple[str, float, float, float, float]]:
+    """Horizontal and vertical rules of a page from its path objects, top-down coordinates.
+    A filled or stroked box counts as its four edges (how Word draws cell borders)."""
+    import pypdfium2.raw as c
+
+    segs = []
+    for obj in page.get_objects(filter=[c.FPDF_PAGEOBJ_PATH], max_depth=2):
+        left, bottom, right, top = obj.get_bounds()
+        x0, x1, y0, y1 = left, right, height - top, height - bottom
+        w, h = x1 - x0, y1 - y0
+        if h <= 2.5 and w >= 8:
+            segs.append(("h", x0, x1, (y0 + y1) / 2, (y0 + y1) / 2))
+        elif w <= 2.5 and h >= 8:
+            segs.append(("v", (x0 + x1) / 2, (x0 + x1) / 2, y0, y1))
+        elif w >= 8 and h >= 8:
+            segs += [("h", x0, x1, y0, y0), ("h", x0, x1, y1, y1), ("v", x0, x0, y0, y1), ("v", x1, x1, y0, y1)]
+    return segs
+
+
+def _clusters(segs: list, tol: float = 2.0) -> list[list]:
+    """Rules that touch, grouped (union-find): each group is one table's grid."""
+    parent = list(range(len(segs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(segs):
+        for j in range(i + 1, len(segs)):
+            b = segs[j]
+            if a[1] - tol <= b[2] and b[1] - tol <= a[2] and a[3] - tol <= b[4] and b[3] - tol <= a[4]:
+                parent[find(i)] = find(j)
+    groups: dict[int, list] = {}
+    for i, sgm in enumerate(segs):
+        groups.setdefault(find(i), []).append(sgm)
+    return list(groups.values())
+
+
+def _uniq(values: list[float], tol: float = 2.0) -> list[float]:
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > tol:
+            out.append(v)
+    return out
+
+
+def _grid_tables(words: list[dict], segs: list) -> tuple[list[Line], list[dict], bool]:
+    """Table rows read from ruled grids; returns (rows, words outside tables, needs_pdfplumber).
+
+    A group of horizontal rules with no verticals may be a table ruled only across: pdfplumber's
+    table finder is asked to read that page instead."""
+    rows_out: list[Line] = []
+    needs_plumber = False
+    for group in _clusters(segs):
+        hs = [g for g in group if g[0] == "h"]
+        vs = [g for g in group if g[0] == "v"]
+        if len(hs) >= 3 and not vs:
+            needs_plumber = True
+            continue
+        if len(hs) < 2 or len(vs) < 2:
+            continue
+        ys, xs = _uniq([g[3] for g in hs]), _uniq([g[1] for g in vs])
+        if len(ys) < 2 or len(xs) < 2:
+            continue
+        x0, x1, y0, y1 = xs[0], xs[-1], ys[0], ys[-1]
+        cells: dict[tuple[int, int], list[dict]] = {}
+        rest = []
+        for w in words:
+            cx, cy = (w["x0"] + w["x1"]) / 2, (w["top"] + w["bottom"]) / 2
+            if x0 <= cx <= x1 and y0 <= cy <= y1:
+                r = max(i for i, y in enumerate(ys[:-1]) if y <= cy)
+                col = max(i for i, x in enumerate(xs[:-1]) if x <= cx)
+                cells.setdefault((r, col), []).append(w)
+            else:
+                rest.append(w)
+        words = rest
+        for r in range(len(ys) - 1):
+            texts = []
+            for col in range(len(xs) - 1):
+                ws = sorted(cells.get((r, col), []), key=lambda w: (round(w["top"]), w["x0"]))
+                t = join_lines([w["text"] for w in ws])
+                if t:
+                    texts.append(t)
+            if texts:
+                rows_out.append(Line(" | ".join(texts), ys[r], ys[r + 1], x0, x1, 0.0, False, "table_row"))
+    return rows_out, words, needs_plumber
+
+
+def _pdfium_page(page) -> tuple[list[dict], list[Line]] | None:
+    """Text runs of a page from PDFium, as word-like boxes with font size and name, and the rows
+    of its ruled tables: about 20x faster than pdfminer. None where pdfplumber must read it."""
     import ctypes
 
     import pypdfium2.raw as c
 
-    n_paths = 0
-    for _ in page.get_objects(filter=[c.FPDF_PAGEOBJ_PATH], max_depth=1):
-        n_paths += 1
-        if n_paths >= 4:
-            return None
     tp = page.get_textpage()
     height = page.get_height()
     l, t, r, b = (ctypes.c_double() for _ in range(4))
@@ -120,20 +207,23 @@ def _pdfium_words(page) -> list[dict] | None:
             name = buf.value.decode("latin-1", "replace")
         words.append({"text": text.strip(), "x0": l.value, "x1": r.value, "top": height - t.value, "bottom": height - b.value, "size": round(size, 1), "fontname": name})
     tp.close()
-    return words
+    rows, words, needs_plumber = _grid_tables(words, _ruling_segments(page, height))
+    if needs_plumber:
+        return None
+    return words, rows
 
 
-def _page_lines(page, words: list[dict] | None = None) -> list[Line]:
+def _page_lines(page, words: list[dict] | None = None, rows: list[Line] | None = None) -> list[Line]:
     """Lines of one page in reading order, with table rows in place of the words they hold.
 
-    `page` is a pdfplumber page when `words` is None (tables are looked for), else `words` came
-    from PDFium and `page` only gives the width."""
+    `page` is a pdfplumber page when `words` is None (its table finder looks for tables), else
+    `words` and table `rows` came from PDFium and `page` only gives the width."""
     tables = []
     if words is None:
         words = page.extract_words(extra_attrs=["size", "fontname"], keep_blank_chars=False, use_text_flow=False)
         if page.edges:
             tables = [t for t in page.find_tables() if len(t.rows) >= 2]
-    items: list[Line] = []
+    items: list[Line] = list(rows or [])
     for t in tables:
         x0, top, x1, bottom = t.bbox
         words = [w for w in words if not (x0 - 1 <= (w["x0"] + w["x1"]) / 2 <= x1 + 1 and top - 1 <= (w["top"] + w["bottom"]) / 2 <= bottom + 1)]
@@ -218,13 +308,13 @@ def read_pdf(path: Path, password: str | None = None) -> Document:
         for i in range(len(doc)):
             page = doc[i]
             n_images = sum(1 for _ in page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE], max_depth=1))
-            words = _pdfium_words(page)
-            if words is None:  # ruled lines: let pdfplumber find the table
+            read = _pdfium_page(page)
+            if read is None:  # rules PDFium's grid reader cannot make a table of: pdfplumber's finder
                 plumber = plumber or _open_plumber(path, password)
                 lines = _page_lines(plumber.pages[i])
                 plumber.pages[i].close()  # drop its parsed objects: memory stays flat over long PDFs
             else:
-                lines = _page_lines(page, words)
+                lines = _page_lines(page, *read)
             raw_pages.append((lines, float(page.get_height()), n_images))
             page.close()
     except InputError:
