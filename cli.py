@@ -107,6 +107,68 @@ def train(
         _fail(exc)
 
 
+@app.command()
+def batch(
+    inputs: list[str] = typer.Argument(..., help="Folders (recursive), glob patterns, ZIP archives or files"),
+    framework: str = typer.Option(..., "--framework", "-f", help="Framework id or YAML path"),
+    db: str = typer.Option("results.sqlite", "--db", help="SQLite file, or a database URL (postgresql://user@host/db)"),
+    workers: int = typer.Option(1, "--workers", "-w", help="Worker processes (Ray actors with --engine ray), each loading the model once"),
+    engine: str = typer.Option("local", "--engine", help="local (processes on this machine) or ray"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address ('auto' for the running cluster)"),
+    scorer: str = typer.Option("auto", "--scorer"),
+    timeout: float = typer.Option(300.0, "--timeout", help="Per-document time limit in seconds"),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Analyse again the documents that failed before"),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No live progress bar"),
+) -> None:
+    """Analyse an archive into a database; re-running resumes and duplicates nothing."""
+    from nlp_tagger.batch import run_batch
+
+    if engine not in ("local", "ray"):
+        typer.echo(f"error: unknown engine '{engine}'. Use local or ray", err=True)
+        raise typer.Exit(2)
+    try:
+        s = run_batch(inputs, framework, db, workers, engine, address, scorer, timeout, retry_failed, progress=not no_progress)
+    except NlpTaggerError as exc:
+        _fail(exc)
+    typer.echo(f"run {s.run_id}: {s.n_ok} analysed, {s.n_failed} failed, {s.n_skipped} skipped (done before), "
+               f"{s.pages} pages in {s.seconds:.1f} s ({s.pages / max(s.seconds, 1e-9):.1f} pages/s) -> {db}")
+    for label, reason in s.input_errors:
+        typer.echo(f"refused input: {label}: {reason}", err=True)
+    for label, reason in s.failures:
+        typer.echo(f"failed: {label}: {reason}", err=True)
+    raise typer.Exit(1 if s.any_failed else 0)
+
+
+@app.command()
+def summary(
+    db: str = typer.Option("results.sqlite", "--db", help="SQLite file or database URL"),
+    by: str = typer.Option("indicator", "--by", help="indicator, year or institution"),
+    framework: Optional[str] = typer.Option(None, "--framework", "-f", help="Only this framework id"),
+    csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write the table as CSV"),
+    parquet_out: Optional[Path] = typer.Option(None, "--parquet", help="Write the table as Parquet (needs pyarrow)"),
+) -> None:
+    """Coverage across a batch database: rarely evidenced indicators, trends by year or institution."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from nlp_tagger.batch.summary import summarise, write_table
+
+    try:
+        rows = summarise(db, by, framework)
+        if csv_out:
+            write_table(rows, csv_out, "csv")
+        if parquet_out:
+            write_table(rows, parquet_out, "parquet")
+    except NlpTaggerError as exc:
+        _fail(exc)
+    table = Table(title=f"{db}: coverage by {by}")
+    for col in (rows[0] if rows else {"framework": None}):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*[str(v) for v in r.values()])
+    Console().print(table)
+
+
 @frameworks_app.command("list")
 def frameworks_list() -> None:
     """The built-in frameworks."""

@@ -32,6 +32,7 @@ def build_coverage(
     top_k: int = 3,
     notes: list[str] | None = None,
     types: dict[int, str] | None = None,
+    passages: list | None = None,
 ) -> Coverage:
     """`types` gives each passage's evidence type by passage index (the trained classifier's);
     passages missing from it are typed by the cue rules."""
@@ -69,7 +70,7 @@ def build_coverage(
         return result[ind_id]
 
     ordered = [resolve(i.id) for i in framework.indicators]
-    return Coverage(document, framework, scorer, ordered, n_passages, dict(thresholds), list(notes or []))
+    return Coverage(document, framework, scorer, ordered, n_passages, dict(thresholds), list(notes or []), list(passages or []))
 
 
 def principle_summary(coverage: Coverage) -> list[dict]:

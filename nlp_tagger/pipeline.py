@@ -43,13 +43,45 @@ def check(
     trained_on = getattr(scorer_obj, "manifest", {}).get("embedding_model")
     if trained_on and trained_on != embedder.cache_key:
         notes = notes + [f"The ranker was trained on {trained_on} embeddings but this run uses {embedder.cache_key}: scores may be slightly off."]
-    doc = extract(path, cache_dir=embedder.cache.path.parent if (use_cache and embedder.cache) else None)
+    cache_dir = embedder.cache.path.parent if (use_cache and embedder.cache) else None
+    doc = extract(path, cache_dir=cache_dir)
     passages = segment(doc)
     ctx = build_context(passages, fw, embedder)
-    probs = scorer_obj.predict_proba(ctx)
+    probs = _cached_scores(cache_dir, doc, fw, scorer_obj, embedder, lambda: scorer_obj.predict_proba(ctx))
     matches = to_matches(ctx, probs, min_score=scorer_obj.thresholds["weak"])
     types = evidence_types(ctx, {m.passage.index for m in matches})
-    return build_coverage(doc, fw, matches, len(passages), scorer_obj.name, scorer_obj.thresholds, top_k=top_k, notes=notes + doc.warnings, types=types)
+    return build_coverage(doc, fw, matches, len(passages), scorer_obj.name, scorer_obj.thresholds, top_k=top_k, notes=notes + doc.warnings, types=types, passages=passages)
+
+
+def scorer_fingerprint(scorer) -> str:
+    """What makes two scorers give the same numbers: name, parameters, and the trained model."""
+    import json
+
+    manifest = getattr(scorer, "manifest", {}) or {}
+    parts = [scorer.name, scorer.thresholds, manifest.get("training_data_sha256"), manifest.get("trained_at"),
+             [float(x) for x in getattr(scorer, "coef", [])], getattr(scorer, "intercept", None)]
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+def _cached_scores(cache_dir, doc, fw: Framework, scorer, embedder: Embedder, compute):
+    """Scores of a document already scored with the same framework file, model and embeddings
+    are read back instead of recomputed: a warm re-run costs file reads only."""
+    import hashlib
+
+    import numpy as np
+
+    if cache_dir is None:
+        return compute()
+    key = hashlib.sha256("|".join([doc.content_hash, fw.content_hash, embedder.cache_key, scorer_fingerprint(scorer)]).encode()).hexdigest()
+    path = Path(cache_dir) / "scores" / f"{key}.npy"
+    if path.exists():
+        return np.load(path)
+    probs = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, probs)
+    tmp.replace(path)
+    return probs
 
 
 def evidence_types(ctx, indices: set[int]) -> dict[int, str]:

@@ -179,6 +179,7 @@ class Coverage:
     n_passages: int
     thresholds: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
 
     def by_id(self) -> dict[str, IndicatorCoverage]:
         return {c.indicator.id: c for c in self.indicators}

@@ -1,0 +1,77 @@
+"""Coverage across an archive: which indicators are rarely evidenced, and trends by year or
+institution, from the batch database."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..errors import NlpTaggerError
+from . import db as D
+
+
+def summarise(db: str, by: str = "indicator", framework: str | None = None) -> list[dict]:
+    engine = D.connect(db)
+    a, c, d = D.analyses, D.coverage, D.documents
+    q = (
+        select(a.c.framework_id, d.c.institution, d.c.year, a.c.id, c.c.indicator_id, c.c.parent_id, c.c.status)
+        .join(c, c.c.analysis_id == a.c.id)
+        .join(d, d.c.id == a.c.document_id)
+        .where(a.c.status == "ok")
+    )
+    if framework:
+        q = q.where(a.c.framework_id == framework)
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+        parents = {r.parent_id for r in rows if r.parent_id}
+        failed = conn.execute(select(a.c.framework_id, a.c.status)).all()
+    engine.dispose()
+    n_failed = defaultdict(int)
+    for f, status in failed:
+        n_failed[f] += status != "ok"
+    leaves = [r for r in rows if r.indicator_id not in parents]
+    out: list[dict] = []
+    if by == "indicator":
+        groups: dict[tuple, list] = defaultdict(list)
+        for r in leaves:
+            groups[(r.framework_id, r.indicator_id)].append(r.status)
+        for (f, ind), statuses in groups.items():
+            n = len(statuses)
+            out.append({"framework": f, "indicator": ind, "documents": n, "evidenced": sum(s != "none" for s in statuses),
+                        "strong": sum(s == "strong" for s in statuses), "evidenced_share": round(sum(s != "none" for s in statuses) / n, 4)})
+        out.sort(key=lambda r: (r["framework"], r["evidenced_share"], r["indicator"]))
+        return out
+    if by not in ("year", "institution"):
+        raise NlpTaggerError(by, "unknown grouping", "Use --by indicator, year or institution")
+    per_analysis: dict[int, list] = defaultdict(list)
+    key_of: dict[int, tuple] = {}
+    for r in leaves:
+        per_analysis[r.id].append(r.status)
+        key_of[r.id] = (r.framework_id, getattr(r, by))
+    groups2: dict[tuple, list[float]] = defaultdict(list)
+    strong2: dict[tuple, list[float]] = defaultdict(list)
+    for aid, statuses in per_analysis.items():
+        groups2[key_of[aid]].append(sum(s != "none" for s in statuses) / len(statuses))
+        strong2[key_of[aid]].append(sum(s == "strong" for s in statuses) / len(statuses))
+    for (f, g), shares in sorted(groups2.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        out.append({"framework": f, by: g, "documents": len(shares), "mean_evidenced_share": round(sum(shares) / len(shares), 4),
+                    "mean_strong_share": round(sum(strong2[(f, g)]) / len(shares), 4)})
+    return out
+
+
+def write_table(rows: list[dict], path: Path, fmt: str) -> None:
+    if fmt == "csv":
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["framework"])
+            w.writeheader()
+            w.writerows(rows)
+        return
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise NlpTaggerError(path, "Parquet output needs pyarrow", "pip install pyarrow, or use --csv") from None
+    pq.write_table(pa.Table.from_pylist(rows), path)

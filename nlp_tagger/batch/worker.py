@@ -1,0 +1,88 @@
+"""The per-document function every engine runs: one file in, one result dict out (never raises).
+
+A worker process loads the framework, scorer and embedding model once, in `init`, and keeps them
+for every document it is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import time
+from pathlib import Path
+
+from ..errors import NlpTaggerError
+
+MAX_BYTES = 200 * 1024**2
+_STATE: dict = {}
+
+
+class DocumentTimeout(Exception):
+    pass
+
+
+def init(framework_ref: str, scorer: str, cache_dir: str | None) -> None:
+    from ..embed import Embedder
+    from ..frameworks import load_framework
+    from ..scorers import resolve_scorer
+
+    fw = load_framework(framework_ref)
+    sc, notes = resolve_scorer(fw, scorer)
+    embedder = Embedder(cache_dir=Path(cache_dir) if cache_dir else None)
+    embedder.encode(["warm up the encoder"])  # load the model now, once per worker
+    _STATE.update(framework=fw, scorer=sc, embedder=embedder)
+
+
+def _alarm(_signum, _frame):
+    raise DocumentTimeout()
+
+
+def analyse(path: str, label: str, institution: str | None, year: int | None, timeout_s: float) -> dict:
+    from ..pipeline import check
+
+    t0 = time.time()
+    base = {"path": label, "institution": institution, "year": year, "sha256": "", "status": "failed"}
+    try:
+        p = Path(path)
+        size = p.stat().st_size
+        content = p.read_bytes()
+        base["sha256"] = hashlib.sha256(content).hexdigest()
+        if size > MAX_BYTES:
+            return {**base, "error": f"oversized: {size / 1024**2:.0f} MiB (limit {MAX_BYTES // 1024**2} MiB)", "seconds": time.time() - t0}
+        use_alarm = timeout_s > 0 and hasattr(signal, "SIGALRM")
+        if use_alarm:
+            old = signal.signal(signal.SIGALRM, _alarm)
+            signal.setitimer(signal.ITIMER_REAL, timeout_s)
+        try:
+            cov = check(p, _STATE["framework"], scorer=_STATE["scorer"], embedder=_STATE["embedder"])
+        finally:
+            if use_alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, old)
+    except DocumentTimeout:
+        return {**base, "error": f"timed out after {timeout_s:.0f} s", "seconds": time.time() - t0}
+    except NlpTaggerError as exc:
+        return {**base, "error": str(exc), "seconds": time.time() - t0}
+    except Exception as exc:  # noqa: BLE001 - a batch records every failure and goes on
+        return {**base, "error": f"{type(exc).__name__}: {exc}", "seconds": time.time() - t0}
+    return {**base, **to_rows(cov), "status": "ok", "seconds": time.time() - t0}
+
+
+def to_rows(cov) -> dict:
+    doc = cov.document
+    passages = cov.passages
+    ev, cv = [], []
+    leaves = {l.id for l in cov.framework.leaves}
+    for c in cov.indicators:
+        cv.append({"indicator_id": c.indicator.id, "parent_id": c.indicator.parent, "status": c.status, "score": float(c.score), "n_evidence": len(c.evidence)})
+        if c.indicator.id in leaves:
+            for e in c.evidence:
+                ev.append({"indicator_id": c.indicator.id, "passage_idx": e.passage.index, "page": e.passage.page, "score": float(e.score), "status": e.status, "evidence_type": e.evidence_type})
+    return {
+        "sha256": doc.content_hash,
+        "pages": doc.n_pages,
+        "n_passages": cov.n_passages,
+        "passages": [{"idx": p.index, "page": p.page, "section": p.section, "start": p.start, "end": p.end, "text": p.text} for p in passages],
+        "evidence": ev,
+        "coverage": cv,
+    }
