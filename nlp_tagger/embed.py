@@ -124,7 +124,8 @@ class OnnxEncoder:
         if not path.exists():
             export_onnx_int8(name, path)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = os.cpu_count() or 1
+        # a batch worker gets its share of the cores, so N workers do not fight over them
+        opts.intra_op_num_threads = int(os.environ.get("NLP_TAGGER_THREADS", 0)) or os.cpu_count() or 1
         opts.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_path(name)), local_files_only=True)

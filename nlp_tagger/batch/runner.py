@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing as mp
+import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class BatchSummary:
     seconds: float = 0.0
     input_errors: list[tuple[str, str]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    worker_peak_mib: float = 0.0
 
     @property
     def any_failed(self) -> bool:
@@ -56,9 +58,10 @@ def _progress(enabled: bool):
     )
 
 
-def _local_results(todo: list[Item], framework_ref: str, scorer: str, cache_dir: str | None, workers: int, timeout_s: float):
+def _local_results(todo: list[Item], framework_ref: str, scorer: str, cache_dir: str | None, workers: int, timeout_s: float, threads: int | None):
     ctx = mp.get_context("spawn")  # a clean interpreter per worker: no forked model or thread state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init, initargs=(framework_ref, scorer, cache_dir)) as pool:
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init, initargs=(framework_ref, scorer, cache_dir, threads)) as pool:
         futures = [pool.submit(analyse, str(it.path), it.label, it.institution, it.year, timeout_s) for it in todo]
         for fut in as_completed(futures):
             yield fut.result()
@@ -77,7 +80,7 @@ def _ray_results(todo: list[Item], framework_ref: str, scorer: str, cache_dir: s
     @ray.remote
     class Worker:  # one model load per actor, as in the local pool
         def __init__(self):
-            init(framework_ref, scorer, cache_dir)
+            init(framework_ref, scorer, cache_dir, 1)
 
         def analyse(self, *args):
             return analyse(*args)
@@ -98,7 +101,9 @@ def run_batch(
     retry_failed: bool = False,
     progress: bool = True,
     cache_dir: str | None = None,
+    threads: int | None = None,
 ) -> BatchSummary:
+    """`threads` per worker defaults to the machine's cores shared out among the workers."""
     import time
 
     fw = load_framework(framework)
@@ -120,13 +125,14 @@ def run_batch(
         if engine == "ray":
             results = _ray_results(todo, framework_ref, scorer, cache_dir, workers, timeout_s, address)
         elif engine == "local":
-            results = _local_results(todo, framework_ref, scorer, cache_dir, workers, timeout_s)
+            results = _local_results(todo, framework_ref, scorer, cache_dir, workers, timeout_s, threads)
         else:
             raise ValueError(f"unknown engine {engine!r}")
         with _progress(progress) as bar:
             task = bar.add_task("batch", total=len(todo), failed=0, rate=0.0)
             for result in results:
                 D.write_result(engine_db, summary.run_id, fw.id, result)
+                summary.worker_peak_mib = max(summary.worker_peak_mib, result.get("worker_peak_mib", 0.0))
                 if result["status"] == "ok":
                     summary.n_ok += 1
                     summary.pages += result.get("pages") or 0

@@ -21,7 +21,17 @@ class DocumentTimeout(Exception):
     pass
 
 
-def init(framework_ref: str, scorer: str, cache_dir: str | None) -> None:
+def init(framework_ref: str, scorer: str, cache_dir: str | None, threads: int = 0) -> None:
+    import os
+
+    if threads:
+        os.environ["NLP_TAGGER_THREADS"] = str(threads)
+        try:
+            import torch
+
+            torch.set_num_threads(threads)
+        except ImportError:
+            pass
     from ..embed import Embedder
     from ..frameworks import load_framework
     from ..scorers import resolve_scorer
@@ -31,6 +41,13 @@ def init(framework_ref: str, scorer: str, cache_dir: str | None) -> None:
     embedder = Embedder(cache_dir=Path(cache_dir) if cache_dir else None)
     embedder.encode(["warm up the encoder"])  # load the model now, once per worker
     _STATE.update(framework=fw, scorer=sc, embedder=embedder)
+    if threads:
+        # OpenMP (scikit-learn's gradient boosting) and BLAS would each start a thread per core
+        # in every worker and spin against each other: cap them to this worker's share
+        import sklearn.ensemble  # noqa: F401 - load its OpenMP runtime so the cap reaches it
+        from threadpoolctl import threadpool_limits
+
+        _STATE["thread_limits"] = threadpool_limits(limits=threads)
 
 
 def _alarm(_signum, _frame):
@@ -65,7 +82,16 @@ def analyse(path: str, label: str, institution: str | None, year: int | None, ti
         return {**base, "error": str(exc), "seconds": time.time() - t0}
     except Exception as exc:  # noqa: BLE001 - a batch records every failure and goes on
         return {**base, "error": f"{type(exc).__name__}: {exc}", "seconds": time.time() - t0}
-    return {**base, **to_rows(cov), "status": "ok", "seconds": time.time() - t0}
+    return {**base, **to_rows(cov), "status": "ok", "seconds": time.time() - t0, "worker_peak_mib": _peak_mib()}
+
+
+def _peak_mib() -> float:
+    """This worker's peak resident memory so far (Linux VmHWM), for the batch benchmark."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
 
 
 def to_rows(cov) -> dict:
