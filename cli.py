@@ -29,6 +29,8 @@ def check(
     scorer: str = typer.Option("auto", "--scorer", help="Scorer name; 'auto' takes the trained model when one exists"),
     top_k: int = typer.Option(3, "--top-k", help="Evidence passages kept per indicator"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table on the terminal"),
+    html_out: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML report here"),
+    annotate: Optional[Path] = typer.Option(None, "--annotate", help="Also write a copy of the PDF with the evidence highlighted"),
 ) -> None:
     """Report, for every indicator, whether and where the submission evidences it."""
     from nlp_tagger import check as run_check
@@ -36,6 +38,11 @@ def check(
 
     try:
         cov = run_check(submission, framework, scorer=scorer, top_k=top_k)
+        if annotate is not None:
+            from nlp_tagger.annotate import annotate_pdf
+
+            n = annotate_pdf(cov, annotate)
+            typer.echo(f"wrote annotated PDF ({n} passages highlighted): {annotate}")
     except NlpTaggerError as exc:
         _fail(exc)
     if not quiet:
@@ -43,6 +50,38 @@ def check(
     if out is not None:
         for kind, path in write_all(cov, out).items():
             typer.echo(f"wrote {kind}: {path}")
+    if html_out is not None:
+        from nlp_tagger.html_report import render_html
+
+        html_out.parent.mkdir(parents=True, exist_ok=True)
+        html_out.write_text(render_html(cov), encoding="utf-8")
+        typer.echo(f"wrote html: {html_out}")
+
+
+@app.command()
+def compare(
+    old: Path = typer.Argument(..., help="The earlier draft"),
+    new: Path = typer.Argument(..., help="The redraft"),
+    framework: str = typer.Option("concordat-2019", "--framework", "-f", help="Framework id or YAML path"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout"),
+) -> None:
+    """What a redraft gained and lost in coverage."""
+    from nlp_tagger import check as run_check
+    from nlp_tagger.coverage import compare_coverage
+
+    try:
+        diff = compare_coverage(run_check(old, framework), run_check(new, framework))
+    except NlpTaggerError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(diff, indent=2))
+        return
+    typer.echo(f"{old.name} -> {new.name}: evidenced {diff['evidenced_before']} -> {diff['evidenced_after']} of {diff['leaves']} indicators "
+               f"(strong {diff['strong_before']} -> {diff['strong_after']})")
+    for row in diff["gained"]:
+        typer.echo(f"  gained {row['id']} {row['title']}: {row['before']} -> {row['after']}")
+    for row in diff["lost"]:
+        typer.echo(f"  lost   {row['id']} {row['title']}: {row['before']} -> {row['after']}")
 
 
 @app.command()

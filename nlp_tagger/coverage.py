@@ -52,7 +52,7 @@ def build_coverage(
         ms = sorted(per_leaf.get(leaf.id, []), key=lambda m: -m.score)
         best = ms[0].score if ms else 0.0
         evidence = [evidence_of(m) for m in ms if m.score >= thresholds["weak"]][:top_k]
-        result[leaf.id] = IndicatorCoverage(leaf, status_for(best, thresholds), best, evidence)
+        result[leaf.id] = IndicatorCoverage(leaf, status_for(best, thresholds), best, evidence, ms[0].passage if ms else None)
 
     def resolve(ind_id: str) -> IndicatorCoverage:
         if ind_id in result:
@@ -66,7 +66,7 @@ def build_coverage(
             if e.passage.index not in seen:
                 seen.add(e.passage.index)
                 evidence.append(e)
-        result[ind_id] = IndicatorCoverage(ind, best.status, best.score, evidence[:top_k])
+        result[ind_id] = IndicatorCoverage(ind, best.status, best.score, evidence[:top_k], best.nearest)
         return result[ind_id]
 
     ordered = [resolve(i.id) for i in framework.indicators]
@@ -91,3 +91,31 @@ def principle_summary(coverage: Coverage) -> list[dict]:
             }
         )
     return rows
+
+
+def compare_coverage(before: Coverage, after: Coverage) -> dict:
+    """Indicators whose status rose or fell between two drafts, and the totals."""
+    b, a = before.by_id(), after.by_id()
+    leaves = before.framework.leaves
+    gained, lost = [], []
+    for l in leaves:
+        sb, sa = b[l.id].status, a[l.id].status
+        row = {"id": l.id, "title": l.title, "before": sb, "after": sa, "score_before": round(b[l.id].score, 4), "score_after": round(a[l.id].score, 4)}
+        if STATUS_ORDER[sa] > STATUS_ORDER[sb]:
+            gained.append(row)
+        elif STATUS_ORDER[sa] < STATUS_ORDER[sb]:
+            lost.append(row)
+
+    def count(cov: dict, want: tuple) -> int:
+        return sum(cov[l.id].status in want for l in leaves)
+
+    return {
+        "framework": before.framework.id,
+        "leaves": len(leaves),
+        "evidenced_before": count(b, ("weak", "strong")),
+        "evidenced_after": count(a, ("weak", "strong")),
+        "strong_before": count(b, ("strong",)),
+        "strong_after": count(a, ("strong",)),
+        "gained": gained,
+        "lost": lost,
+    }

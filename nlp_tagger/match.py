@@ -73,10 +73,14 @@ def build_context(passages: list[Passage], framework: Framework, embedder: Embed
 
 
 def to_matches(ctx: MatchContext, probs: np.ndarray, min_score: float) -> list[Match]:
-    """Each passage's best indicator, plus every other indicator it scores at least `min_score` for."""
+    """Each passage's best indicator, each indicator's best passage (the nearest thing a writer has
+    to build on), and every pair scoring at least `min_score`."""
     matches: list[Match] = []
     ranks = (-probs).argsort(axis=1).argsort(axis=1) + 1 if len(probs) else probs
+    best_for_leaf = np.zeros_like(probs, dtype=bool)
+    if len(probs):
+        best_for_leaf[probs.argmax(axis=0), np.arange(probs.shape[1])] = True
     for i, passage in enumerate(ctx.passages):
-        for j in np.flatnonzero((probs[i] >= min_score) | (ranks[i] == 1)):
+        for j in np.flatnonzero((probs[i] >= min_score) | (ranks[i] == 1) | best_for_leaf[i]):
             matches.append(Match(passage, ctx.leaves[j].id, float(ctx.sim[i, j]), float(probs[i, j]), int(ranks[i, j])))
     return matches

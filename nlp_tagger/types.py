@@ -168,6 +168,7 @@ class IndicatorCoverage:
     status: Status
     score: float
     evidence: list[Evidence]
+    nearest: Passage | None = None  # best passage even below the threshold: what a writer can build on
 
 
 @dataclass

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Set up with the test extras (and the PostgreSQL server the batch tests start), then run the tests.
+# Set up with the test extras, plus the PostgreSQL server the batch tests start and the Chromium
+# the HTML report tests drive (Debian packages), then run the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "note: PostgreSQL is not installed; its batch test will be skipped" >&2
+    echo "note: ${missing[*]} not installed; the tests that need them will be skipped" >&2
   fi
 fi
 EXTRAS=test bash scripts/setup.sh

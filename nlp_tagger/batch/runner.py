@@ -34,6 +34,7 @@ class BatchSummary:
     input_errors: list[tuple[str, str]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     worker_peak_mib: float = 0.0
+    first_result_s: float = 0.0  # start-up: inputs collected, workers started, models loaded
 
     @property
     def any_failed(self) -> bool:
@@ -131,6 +132,8 @@ def run_batch(
         with _progress(progress) as bar:
             task = bar.add_task("batch", total=len(todo), failed=0, rate=0.0)
             for result in results:
+                if not summary.first_result_s:
+                    summary.first_result_s = time.time() - t0
                 D.write_result(engine_db, summary.run_id, fw.id, result)
                 summary.worker_peak_mib = max(summary.worker_peak_mib, result.get("worker_peak_mib", 0.0))
                 if result["status"] == "ok":

@@ -1,0 +1,98 @@
+"""A copy of the submitted PDF with every evidence passage highlighted and a margin note naming its
+indicators and scores, so an assessor can read the document itself.
+
+Passages are found on their page by their letters and digits alone (PDFium's character boxes),
+so line breaks, rejoined hyphens and table cell separators do not stop a match. Annotations are
+written with pypdf (BSD licence).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from .errors import InputError
+from .types import Coverage
+
+
+def _alnum_index(textpage) -> tuple[str, list[int]]:
+    chars, index = [], []
+    for i in range(textpage.count_chars()):
+        ch = textpage.get_text_range(i, 1)
+        if ch.isalnum():
+            chars.append(ch.lower())
+            index.append(i)
+    return "".join(chars), index
+
+
+def _line_boxes(textpage, first: int, last: int, height: float) -> list[tuple[float, float, float, float]]:
+    """Character boxes from `first` to `last`, merged per line: (x0, y0, x1, y1) in PDF space."""
+    lines: list[list[float]] = []
+    for i in range(first, last + 1):
+        x0, y0, x1, y1 = textpage.get_charbox(i)
+        if x1 <= x0:
+            continue
+        if lines and abs((y0 + y1) / 2 - (lines[-1][1] + lines[-1][3]) / 2) < 0.5 * (y1 - y0 + 0.1) and x0 >= lines[-1][0] - 2:
+            line = lines[-1]
+            line[0], line[1], line[2], line[3] = min(line[0], x0), min(line[1], y0), max(line[2], x1), max(line[3], y1)
+        else:
+            lines.append([x0, y0, x1, y1])
+    return [tuple(line) for line in lines]
+
+
+def annotate_pdf(cov: Coverage, out: str | Path) -> int:
+    """Write the annotated copy; returns the number of passages highlighted."""
+    import pypdfium2 as pdfium
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.annotations import FreeText, Highlight
+    from pypdf.generic import ArrayObject, FloatObject, NameObject, TextStringObject
+
+    src = Path(cov.document.path)
+    if cov.document.source_format != "pdf":
+        raise InputError(src, "only PDF submissions can be annotated", "Use --html for a DOCX or text submission")
+    # each passage once, with every indicator it evidences
+    per_passage: dict[int, list] = defaultdict(list)
+    leaves = {l.id for l in cov.framework.leaves}
+    for c in cov.indicators:
+        if c.indicator.id in leaves:
+            for e in c.evidence:
+                per_passage[e.passage.index].append(e)
+    writer = PdfWriter(clone_from=PdfReader(str(src)))
+    doc = pdfium.PdfDocument(str(src))
+    done = 0
+    cache: dict[int, tuple] = {}
+    for evs in per_passage.values():
+        p = evs[0].passage
+        page_no = p.page - 1
+        if page_no not in cache:
+            tp = doc[page_no].get_textpage()
+            cache[page_no] = (tp, *_alnum_index(tp), doc[page_no].get_height(), doc[page_no].get_width())
+        tp, text, index, height, width = cache[page_no]
+        needle = "".join(ch.lower() for ch in p.text if ch.isalnum())
+        at = text.find(needle)
+        if at < 0 or not needle:
+            continue
+        boxes = _line_boxes(tp, index[at], index[at + len(needle) - 1], height)
+        if not boxes:
+            continue
+        quad = []
+        for x0, y0, x1, y1 in boxes:
+            quad += [x0, y1, x1, y1, x0, y0, x1, y0]
+        rect = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+        label = "; ".join(f"{e.indicator_id} {e.score:.2f} {e.evidence_type}" for e in sorted(evs, key=lambda e: -e.score))
+        hl = Highlight(rect=rect, quad_points=ArrayObject([FloatObject(v) for v in quad]), highlight_color="ffe16b")
+        hl[NameObject("/Contents")] = TextStringObject(label)
+        hl[NameObject("/T")] = TextStringObject("nlp-tagger")
+        writer.add_annotation(page_number=page_no, annotation=hl)
+        note_x0 = min(rect[2] + 4, width - 60) if rect[2] < width - 70 else max(rect[0] - 64, 2)
+        note = FreeText(text=label, rect=(note_x0, rect[3] - 14, min(note_x0 + 62, width), rect[3]), font_size="6pt", border_color="8a5a00", background_color="fff4ce")
+        writer.add_annotation(page_number=page_no, annotation=note)
+        done += 1
+    for tp, *_ in cache.values():
+        tp.close()
+    doc.close()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as f:
+        writer.write(f)
+    return done
