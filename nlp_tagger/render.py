@@ -27,22 +27,31 @@ def _styles():
     }
 
 
+def _grouped(blocks: list[Block]):
+    """Blocks in order, with each run of table rows gathered into one table (a list of cell lists)."""
+    i = 0
+    while i < len(blocks):
+        if blocks[i].kind != "table_row":
+            yield blocks[i]
+            i += 1
+            continue
+        rows = []
+        while i < len(blocks) and blocks[i].kind == "table_row":
+            rows.append(blocks[i].text.split(" | "))
+            i += 1
+        yield rows
+
+
 def _flowables(blocks: list[Block], width: float):
     from reportlab.lib import colors
     from reportlab.platypus import Paragraph, Table, TableStyle
 
     st = _styles()
     out = []
-    i = 0
-    while i < len(blocks):
-        b = blocks[i]
-        if b.kind == "table_row":
-            rows = []
-            while i < len(blocks) and blocks[i].kind == "table_row":
-                rows.append(blocks[i].text.split(" | "))
-                i += 1
-            ncol = max(len(r) for r in rows)
-            data = [[Paragraph(escape(c), st["cell"]) for c in r + [""] * (ncol - len(r))] for r in rows]
+    for b in _grouped(blocks):
+        if isinstance(b, list):
+            ncol = max(len(r) for r in b)
+            data = [[Paragraph(escape(c), st["cell"]) for c in r + [""] * (ncol - len(r))] for r in b]
             t = Table(data, colWidths=[width / ncol] * ncol, repeatRows=0)
             t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
             out.append(t)
@@ -54,7 +63,6 @@ def _flowables(blocks: list[Block], width: float):
             out.append(Paragraph(text, st["bullet"], bulletText="\u2022"))
         else:
             out.append(Paragraph(text, st["body"]))
-        i += 1
     return out
 
 
@@ -99,18 +107,13 @@ def render_docx(doc: Document | list[Block], out: str | Path, page_break_every: 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     d = docx.Document()
-    i, since_break = 0, 0
-    while i < len(blocks):
-        b = blocks[i]
-        if b.kind == "table_row":
-            rows = []
-            while i < len(blocks) and blocks[i].kind == "table_row":
-                rows.append(blocks[i].text.split(" | "))
-                i += 1
-            ncol = max(len(r) for r in rows)
-            table = d.add_table(rows=len(rows), cols=ncol)
+    since_break = 0
+    for b in _grouped(blocks):
+        if isinstance(b, list):
+            ncol = max(len(r) for r in b)
+            table = d.add_table(rows=len(b), cols=ncol)
             table.style = "Table Grid"
-            for r, row in enumerate(rows):
+            for r, row in enumerate(b):
                 for c, cell in enumerate(row):
                     table.cell(r, c).text = cell
             continue
@@ -124,6 +127,5 @@ def render_docx(doc: Document | list[Block], out: str | Path, page_break_every: 
         if page_break_every and since_break >= page_break_every:
             d.add_page_break()
             since_break = 0
-        i += 1
     d.save(str(out))
     return out
