@@ -38,28 +38,31 @@ ACTION_RE = re.compile(
 NUMBER_RE = re.compile(r"\d")
 
 
-def classify(text: str) -> EvidenceType:
-    """The cue rules: a figure with a change verb is an outcome; future modality a plan."""
-    plan = PLAN_RE.search(text)
-    if OUTCOME_RE.search(text) and not (plan and plan.start() < 40):
+def _cues(text: str):
+    return PLAN_RE.search(text), OUTCOME_RE.search(text), ACTION_RE.search(text)
+
+
+def _rule(plan, outcome, action) -> EvidenceType:
+    if outcome and not (plan and plan.start() < 40):
         return "outcome"
     if plan:
         return "plan"
-    if ACTION_RE.search(text):
+    if action:
         return "action"
     return "statement"
+
+
+def classify(text: str) -> EvidenceType:
+    """The cue rules: a figure with a change verb is an outcome; future modality a plan."""
+    return _rule(*_cues(text))
 
 
 def cue_features(texts: list[str]) -> np.ndarray:
     rows = []
     for t in texts:
-        rule = classify(t)
-        rows.append(
-            [
-                bool(PLAN_RE.search(t)), bool(OUTCOME_RE.search(t)), bool(ACTION_RE.search(t)),
-                len(NUMBER_RE.findall(t)) > 0, "%" in t, *[rule == k for k in TYPES],
-            ]
-        )
+        plan, outcome, action = _cues(t)
+        rule = _rule(plan, outcome, action)
+        rows.append([bool(plan), bool(outcome), bool(action), bool(NUMBER_RE.search(t)), "%" in t, *[rule == k for k in TYPES]])
     return np.asarray(rows, dtype=np.float32)
 
 

@@ -49,7 +49,7 @@ def check(
     ctx = build_context(passages, fw, embedder)
     probs = _cached_scores(cache_dir, doc, fw, scorer_obj, embedder, lambda: scorer_obj.predict_proba(ctx))
     matches = to_matches(ctx, probs, min_score=scorer_obj.thresholds["weak"])
-    types = evidence_types(ctx, {m.passage.index for m in matches})
+    types = evidence_types(ctx, evidence_passages(matches, scorer_obj.thresholds["weak"], top_k))
     return build_coverage(doc, fw, matches, len(passages), scorer_obj.name, scorer_obj.thresholds, top_k=top_k, notes=notes + doc.warnings, types=types, passages=passages)
 
 
@@ -82,6 +82,18 @@ def _cached_scores(cache_dir, doc, fw: Framework, scorer, embedder: Embedder, co
     np.save(tmp, probs)
     tmp.replace(path)
     return probs
+
+
+def evidence_passages(matches, weak: float, top_k: int) -> set[int]:
+    """The passages coverage will quote: each indicator's top_k at or above the weak threshold.
+    Only these need an evidence type."""
+    from collections import defaultdict
+
+    per: dict[str, list] = defaultdict(list)
+    for m in matches:
+        if m.score >= weak:
+            per[m.indicator_id].append(m)
+    return {m.passage.index for ms in per.values() for m in sorted(ms, key=lambda m: -m.score)[:top_k]}
 
 
 def evidence_types(ctx, indices: set[int]) -> dict[int, str]:
