@@ -8,7 +8,6 @@ alone) with the first annotator's labels of the same passages in corpora/labelle
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The library API: one call from a file to its Coverage, and the same stages for a whole corpus."""
+"""The library API: one call from a submission file to its Coverage, through every stage."""
 
 from __future__ import annotations
 
@@ -98,7 +98,6 @@ def evidence_passages(matches, weak: float, top_k: int) -> set[int]:
 
 def evidence_types(ctx, indices: set[int]) -> dict[int, str]:
     """Evidence type of the given passages by the trained classifier, when one is installed."""
-    from .evidence_type import EvidenceTypeClassifier
     from .ranker import MODELS_DIR
 
     clf = _type_classifier(MODELS_DIR / "evidence-type")

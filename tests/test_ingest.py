@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pdfplumber
-import pytest
 
 from nlp_tagger import extract
 from nlp_tagger.ingest.common import join_lines
 
-from .conftest import AUA, IIP, UOL
+from .conftest import AUA, IIP
 
 
 def _headings(doc):
