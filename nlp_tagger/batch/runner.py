@@ -59,16 +59,16 @@ def _progress(enabled: bool):
     )
 
 
-def _local_results(todo: list[Item], framework_ref: str, scorer: str, cache_dir: str | None, workers: int, timeout_s: float, threads: int | None):
+def _local_results(todo: list[tuple[Item, str]], framework_ref: str, scorer: str, cache_dir: str | None, workers: int, timeout_s: float, threads: int | None):
     ctx = mp.get_context("spawn")  # a clean interpreter per worker: no forked model or thread state
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init, initargs=(framework_ref, scorer, cache_dir, threads)) as pool:
-        futures = [pool.submit(analyse, str(it.path), it.label, it.institution, it.year, timeout_s) for it in todo]
+        futures = [pool.submit(analyse, str(it.path), it.label, it.institution, it.year, timeout_s, h) for it, h in todo]
         for fut in as_completed(futures):
             yield fut.result()
 
 
-def _ray_results(todo: list[Item], framework_ref: str, scorer: str, cache_dir: str | None, workers: int, timeout_s: float, address: str | None):
+def _ray_results(todo: list[tuple[Item, str]], framework_ref: str, scorer: str, cache_dir: str | None, workers: int, timeout_s: float, address: str | None):
     import ray
     from ray.util import ActorPool
 
@@ -87,7 +87,7 @@ def _ray_results(todo: list[Item], framework_ref: str, scorer: str, cache_dir: s
             return analyse(*args)
 
     pool = ActorPool([Worker.remote() for _ in range(workers)])
-    yield from pool.map_unordered(lambda a, it: a.analyse.remote(str(it.path), it.label, it.institution, it.year, timeout_s), todo)
+    yield from pool.map_unordered(lambda a, it: a.analyse.remote(str(it[0].path), it[0].label, it[0].institution, it[0].year, timeout_s, it[1]), todo)
 
 
 def run_batch(
@@ -120,7 +120,7 @@ def run_batch(
             h = _sha(it.path)
             if h not in seen:  # done before, or the same file twice in this run
                 seen.add(h)
-                todo.append(it)
+                todo.append((it, h))
         summary = BatchSummary(0, len(items), n_skipped=len(items) - len(todo), input_errors=problems)
         summary.run_id = D.start_run(engine_db, fw, sc.name, getattr(sc, "manifest", None), __version__)
         if engine == "ray":

@@ -6,7 +6,6 @@ for every document it is given.
 
 from __future__ import annotations
 
-import hashlib
 import signal
 import time
 from pathlib import Path
@@ -54,16 +53,16 @@ def _alarm(_signum, _frame):
     raise DocumentTimeout()
 
 
-def analyse(path: str, label: str, institution: str | None, year: int | None, timeout_s: float) -> dict:
+def analyse(path: str, label: str, institution: str | None, year: int | None, timeout_s: float, sha256: str) -> dict:
+    """`sha256` is the content hash the parent computed to decide what to skip; a failure is
+    recorded under it, so the file is not read and hashed again here."""
     from ..pipeline import check
 
     t0 = time.time()
-    base = {"path": label, "institution": institution, "year": year, "sha256": "", "status": "failed"}
+    base = {"path": label, "institution": institution, "year": year, "sha256": sha256, "status": "failed"}
     try:
         p = Path(path)
         size = p.stat().st_size
-        content = p.read_bytes()
-        base["sha256"] = hashlib.sha256(content).hexdigest()
         if size > MAX_BYTES:
             return {**base, "error": f"oversized: {size / 1024**2:.0f} MiB (limit {MAX_BYTES // 1024**2} MiB)", "seconds": time.time() - t0}
         use_alarm = timeout_s > 0 and hasattr(signal, "SIGALRM")
