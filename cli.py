@@ -34,9 +34,11 @@ def check(
 ) -> None:
     """Report, for every indicator, whether and where the submission evidences it."""
     from nlp_tagger import check as run_check
+    from nlp_tagger.commands import refuse_to_overwrite
     from nlp_tagger.report import print_table, write_all
 
     try:
+        refuse_to_overwrite([submission, Path(framework)], [html_out, annotate])
         cov = run_check(submission, framework, scorer=scorer, top_k=top_k)
         if annotate is not None:
             from nlp_tagger.annotate import annotate_pdf
@@ -109,12 +111,15 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout"),
     results: Optional[Path] = typer.Option(None, "--results", help="Also write the Markdown results to this file"),
     folds: int = typer.Option(5, "--folds", help="Cross-validation folds, grouped by document"),
+    train_gold: Optional[Path] = typer.Option(None, "--train-gold", help="Fit learned parts on these labels (other documents) instead of out of fold"),
+    compare_encoders: bool = typer.Option(False, "--compare-encoders", help="Also run the ranker and embedding baseline on the frozen base encoder"),
 ) -> None:
     """Score labelled passages with the chosen scorer and the baselines, in one run."""
     from nlp_tagger.commands import run_evaluate
 
     try:
-        run_evaluate(gold, framework, scorer, as_json, results, folds, command=" ".join(["nlp-tagger", *sys.argv[1:]]))
+        run_evaluate(gold, framework, scorer, as_json, results, folds, command=" ".join(["nlp-tagger", *sys.argv[1:]]),
+                     train_path=train_gold, compare_encoders=compare_encoders)
     except NlpTaggerError as exc:
         _fail(exc)
 
@@ -124,16 +129,22 @@ def train(
     framework: Optional[str] = typer.Option(None, "--framework", "-f", help="Framework id or YAML path; omit with --types"),
     gold: Optional[Path] = typer.Option(None, "--gold", help="Labelled JSONL file or folder (default: corpora/labelled/)"),
     types: bool = typer.Option(False, "--types", help="Train the evidence-type classifier (outcome/action/plan/statement)"),
+    encoder: bool = typer.Option(False, "--encoder", help="Fine-tune the sentence encoder on every labelled corpus (minutes); retrain rankers and types after"),
     models: Optional[Path] = typer.Option(None, "--models", help="Where models are saved (default: models/)"),
 ) -> None:
-    """Train the evidence ranker for a framework (and/or the evidence-type classifier)."""
+    """Train the evidence ranker for a framework (and/or the evidence-type classifier, the encoder)."""
     from nlp_tagger.frameworks import load_framework
-    from nlp_tagger.train import train_ranker, train_types
+    from nlp_tagger.train import LABELLED_DIR, train_ranker, train_types
 
-    if not framework and not types:
-        typer.echo("error: give --framework ID, --types, or both", err=True)
+    if not framework and not types and not encoder:
+        typer.echo("error: give --framework ID, --types, --encoder, or several", err=True)
         raise typer.Exit(2)
     try:
+        if encoder:
+            from nlp_tagger.finetune import train_encoder
+
+            m = train_encoder(gold or LABELLED_DIR, (models / "encoder") if models else None)
+            typer.echo(f"fine-tuned the encoder on {m['training_pairs']} pairs from {len(m['training_documents'])} documents in {m['train_seconds']} s")
         if framework:
             m = train_ranker(load_framework(framework), gold, models)
             typer.echo(f"trained ranker for {m['framework']} on {m['training_passages']} passages from {len(m['training_documents'])} documents in {m['train_seconds']} s")

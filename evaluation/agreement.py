@@ -1,9 +1,11 @@
-"""Inter-annotator agreement on the doubly labelled sample (Cohen's kappa).
+"""Inter-annotator agreement on a doubly labelled sample (Cohen's kappa).
 
-    python evaluation/agreement.py
+    python evaluation/agreement.py                       # the training corpus sample
+    python evaluation/agreement.py --sample corpora/agreement/dev-concordat-sample-annotator2.jsonl \
+        --first corpora/dev/labelled/concordat           # the realistic development set sample
 
-Compares corpora/agreement/concordat-sample-annotator2.jsonl (labelled blind, from the guidelines
-alone) with the first annotator's labels of the same passages in corpora/labelled/.
+Compares the second annotator's labels (given blind, from the guidelines alone) with the first
+annotator's labels of the same passages.
 """
 
 from __future__ import annotations
@@ -16,14 +18,21 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
+    import argparse
+
     from sklearn.metrics import cohen_kappa_score
 
     from nlp_tagger import load_framework
     from nlp_tagger.labels import load_gold
 
-    fw = load_framework("concordat-2019")
-    first = {(g.doc_id, g.text): g for g in load_gold(ROOT / "corpora" / "labelled" / "concordat", fw).passages}
-    second = load_gold(ROOT / "corpora" / "agreement" / "concordat-sample-annotator2.jsonl", fw).passages
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sample", type=Path, default=ROOT / "corpora" / "agreement" / "concordat-sample-annotator2.jsonl")
+    ap.add_argument("--first", type=Path, default=ROOT / "corpora" / "labelled" / "concordat")
+    ap.add_argument("--framework", default="concordat-2019")
+    args = ap.parse_args()
+    fw = load_framework(args.framework)
+    first = {(g.doc_id, g.text): g for g in load_gold(args.first, fw).passages}
+    second = load_gold(args.sample, fw).passages
     pairs = [(first[(g.doc_id, g.text)], g) for g in second]
 
     def primary(g):

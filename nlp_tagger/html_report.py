@@ -107,7 +107,7 @@ def render_html(cov: Coverage) -> str:
     for l in ranked:
         c = by_id[l.id]
         types = ", ".join(sorted({e.evidence_type for e in c.evidence})) or "-"
-        parts.append(f"<tr><td><a href='#ind-{l.id}'>{html.escape(l.id)}</a> {html.escape(l.title)}</td><td>{c.status}</td><td>{c.score:.2f}</td><td>{len(c.evidence)}</td><td>{types}</td></tr>")
+        parts.append(f"<tr><td><a href='#ind-{html.escape(l.id)}'>{html.escape(l.id)}</a> {html.escape(l.title)}</td><td>{c.status}</td><td>{c.score:.2f}</td><td>{len(c.evidence)}</td><td>{types}</td></tr>")
     parts.append("</tbody></table></section>")
 
     # gap list
@@ -123,7 +123,7 @@ def render_html(cov: Coverage) -> str:
     # indicators with filters
     parts.append("<section aria-labelledby='h-ind'><h2 id='h-ind'>Evidence by indicator</h2><div class='controls' role='search'>")
     parts.append("<label for='f-principle'>Principle<select id='f-principle'><option value=''>All</option>"
-                 + "".join(f"<option value='{r.id}'>{html.escape(r.id)} {html.escape(r.title)}</option>" for r in fw.roots) + "</select></label>")
+                 + "".join(f"<option value='{html.escape(r.id)}'>{html.escape(r.id)} {html.escape(r.title)}</option>" for r in fw.roots) + "</select></label>")
     parts.append("<label for='f-status'>Status<select id='f-status'><option value=''>All</option><option value='strong'>Strong</option><option value='weak'>Weak</option><option value='none'>None</option></select></label>")
     parts.append("<label for='f-type'>Evidence type<select id='f-type'><option value=''>All</option><option value='outcome'>Outcome</option><option value='action'>Action</option><option value='plan'>Plan</option><option value='statement'>Statement</option></select></label>")
     parts.append("<label for='f-search'>Search<input id='f-search' type='search' placeholder='words in the indicator or its evidence'></label>")
@@ -132,7 +132,7 @@ def render_html(cov: Coverage) -> str:
         c = by_id[l.id]
         terms = _indicator_terms(c)
         types = " ".join(sorted({e.evidence_type for e in c.evidence}))
-        parts.append(f"<article class='indicator' id='ind-{html.escape(l.id)}' data-principle='{root_of[l.id]}' data-status='{c.status}' data-types='{types}'>"
+        parts.append(f"<article class='indicator' id='ind-{html.escape(l.id)}' data-principle='{html.escape(root_of[l.id])}' data-status='{c.status}' data-types='{types}'>"
                      f"<h3>{html.escape(l.id)} {html.escape(l.title)} <span class='badge s-{c.status}'>{STATUS_LABEL[c.status]}</span> <span class='meta'>score {c.score:.2f}</span></h3>"
                      f"<p class='ind-text'>{html.escape(l.text)}</p>")
         for e in c.evidence:
@@ -142,7 +142,8 @@ def render_html(cov: Coverage) -> str:
             parts.append("<p class='meta'>No passage reaches the weak threshold.</p>")
         parts.append("</article>")
     parts.append("</section></main>")
-    data = json.dumps({"framework": fw.id, "document": doc.doc_id})
+    # JSON inside <script>: '<', '>' and '&' as escapes, so no id or name can close the element
+    data = json.dumps({"framework": fw.id, "document": doc.doc_id}).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{html.escape(title)}</title><style>{CSS}</style><script type='application/json' id='report-data'>{data}</script></head>"
             f"<body>{''.join(parts)}<script>{JS}</script></body></html>")

@@ -227,19 +227,35 @@ class RankerScorer:
     def factory(cls, framework: Framework, groups=ALL_GROUPS):
         return lambda: cls(framework, groups)
 
-    def fit(self, ctx: MatchContext, truth: np.ndarray, known: np.ndarray, groups: list[str]) -> "RankerScorer":
+    def fit(self, ctx: MatchContext, truth: np.ndarray, known: np.ndarray, groups: list[str], views: list[MatchContext] | None = None,
+            view_of: list[int] | None = None, threshold_docs: set[str] | None = None) -> "RankerScorer":
+        """Fit on labelled passages. With `views` (the same passages embedded by encoders that
+        each did not see some documents) and `view_of` (per passage, the view whose encoder did not
+        see its document), training features are computed the way they are met at run time: a
+        passage the encoder never saw against a bank the encoder did see. Without them, features
+        of a fine-tuned encoder's own training passages would be over-confident. `threshold_docs`:
+        the documents whose out-of-fold scores choose the strong/weak thresholds (all by default)."""
         rows = np.flatnonzero(known)
-        sub = ctx.subset(rows)
         t = truth[rows]
         docs = np.asarray([groups[i] for i in rows])
-        self.bank = ExampleBank(sub.passage_emb.copy(), t.copy(), docs)
         counts = t.sum(axis=0)
         self.prior = np.log1p(counts).astype(np.float32)
-        X = pair_features(sub, self.bank, self.prior, self.groups, exclude_same_doc=True)
-        y = t.reshape(-1)
-        pair_groups = np.repeat(docs, t.shape[1])
-        self.estimator.fit(X, y, groups=pair_groups)
-        self.thresholds = fit_thresholds(self.estimator.oof_proba_.reshape(t.shape), t)
+        parts = []
+        for v, vctx in enumerate(views or [ctx]):
+            sub = vctx.subset(rows)
+            bank = ExampleBank(sub.passage_emb.copy(), t.copy(), docs)
+            X = pair_features(sub, bank, self.prior, self.groups, exclude_same_doc=True).reshape(len(rows), t.shape[1], -1)
+            mine = np.ones(len(rows), bool) if views is None else np.asarray(view_of)[rows] == v
+            parts.append((X[mine], t[mine], docs[mine]))
+        X = np.concatenate([p[0] for p in parts]).reshape(-1, parts[0][0].shape[-1])
+        y = np.concatenate([p[1] for p in parts])
+        d = np.concatenate([p[2] for p in parts])
+        self.estimator.fit(X, y.reshape(-1), groups=np.repeat(d, t.shape[1]))
+        oof = self.estimator.oof_proba_.reshape(y.shape)
+        pick = np.isin(d, list(threshold_docs)) if threshold_docs else np.ones(len(d), bool)
+        self.thresholds = fit_thresholds(oof[pick], y[pick]) if y[pick].any() else fit_thresholds(oof, y)
+        sub = ctx.subset(rows)  # the run-time bank: every labelled passage, by the encoder used at run time
+        self.bank = ExampleBank(sub.passage_emb.copy(), t.copy(), docs)
         return self
 
     def predict_proba(self, ctx: MatchContext) -> np.ndarray:

@@ -112,14 +112,25 @@ def write_all(cov: Coverage, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
+_CONTROL = __import__("re").compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Document and framework text for the terminal: control characters (ANSI and OSC escapes
+    start with one) removed, so a submission cannot drive the user's terminal."""
+    return _CONTROL.sub("", text)
+
+
 def print_table(cov: Coverage, console=None, quote_chars: int = 160) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = console or Console()
     fw = cov.framework
     colour = {"strong": "green", "weak": "yellow", "none": "red"}
-    table = Table(title=f"{cov.document.doc_id}: {fw.name} ({cov.scorer})", show_lines=False, expand=True)
+    # every text from a document or framework file is a Text, never parsed as Rich markup
+    table = Table(title=Text(terminal_safe(f"{cov.document.doc_id}: {fw.name} ({cov.scorer})")), show_lines=False, expand=True)
     table.add_column("indicator", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
@@ -128,10 +139,10 @@ def print_table(cov: Coverage, console=None, quote_chars: int = 160) -> None:
         is_parent = bool(fw.children(c.indicator.id))
         best = c.evidence[0] if c.evidence else None
         quote = f"p.{best.passage.page} [{best.evidence_type}] {_quote(best.passage.text, quote_chars)}" if best else "-"
-        label = f"[bold]{c.indicator.id} {c.indicator.title}[/bold]" if is_parent else f"  {c.indicator.id}"
-        table.add_row(label, f"[{colour[c.status]}]{c.status}[/]", f"{c.score:.2f}", "" if is_parent else quote)
+        label = Text(terminal_safe(f"{c.indicator.id} {c.indicator.title}"), style="bold") if is_parent else Text(terminal_safe(f"  {c.indicator.id}"))
+        table.add_row(label, Text(c.status, style=colour[c.status]), f"{c.score:.2f}", Text("" if is_parent else terminal_safe(quote)))
     console.print(table)
     for row in principle_summary(cov):
-        console.print(f"{row['title']}: {row['evidenced']} of {row['leaves']} evidenced ({row['strong']} strongly)")
+        console.print(Text(terminal_safe(f"{row['title']}: {row['evidenced']} of {row['leaves']} evidenced ({row['strong']} strongly)")))
     for n in cov.notes:
-        console.print(f"[dim]{n}[/dim]")
+        console.print(Text(terminal_safe(n), style="dim"))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .embed import Embedder
+from .embed import BASE_MODEL, Embedder
 from .evaluate import N_FOLDS, evaluate, gold_matrix, group_folds
 from .evidence_type import TYPES, EvidenceTypeClassifier, classify
 from .frameworks import ROOT
@@ -18,10 +19,33 @@ from .ranker import MODELS_DIR, RankerScorer, build_manifest, model_dir
 from .types import Framework
 
 LABELLED_DIR = ROOT / "corpora" / "labelled"
+REALISTIC_PREFIX = re.compile(r"^r\d+-")  # documents written to corpora/labelling/REALISTIC.md
+
+
+def realistic_documents(doc_ids) -> set[str]:
+    """The training documents written to look like real submissions: the ranker's thresholds are
+    chosen on their out-of-fold scores, since real submissions are what `check` meets."""
+    return {d for d in doc_ids if REALISTIC_PREFIX.match(d)}
 HEADLINE_CV = ("top1", "recall_at_5", "macro_f1", "principle_top1", "doc_f1", "ece")
 
 
-def train_ranker(framework: Framework, gold_path: Path | None = None, models_dir: Path | None = None, embedder: Embedder | None = None, cv: bool = True) -> dict:
+def crossfit_views(gold: GoldSet, framework: Framework, embedder: Embedder) -> tuple[list, list[int]] | None:
+    """When the encoder was fine-tuned on these documents: the passages as seen by the two
+    half-corpus encoders, and per passage the one that did not see its document (else None)."""
+    from .embed import MODELS, encoder_manifest
+    from .finetune import fold_encoders
+
+    manifest = encoder_manifest(Path(embedder.model_name)) if embedder.model_name not in MODELS else None
+    if not manifest or not set(manifest.get("training_documents", ())) & set(gold.doc_ids):
+        return None
+    folds = fold_encoders(LABELLED_DIR, embedder.cache_dir, epochs=manifest.get("epochs", 2))
+    folders = sorted(set(folds.values()))
+    passages = [g.as_passage(i) for i, g in enumerate(gold.passages)]
+    views = [build_context(passages, framework, Embedder(f, cache_dir=embedder.cache_dir)) for f in folders]
+    return views, [folders.index(folds[g.doc_id]) if g.doc_id in folds else 0 for g in gold.passages]
+
+
+def train_ranker(framework: Framework, gold_path: Path | None = None, models_dir: Path | None = None, embedder: Embedder | None = None, cv: bool = True, crossfit: bool = True) -> dict:
     """Fit on every labelled passage of the framework and save with a manifest; the manifest's
     metrics are out-of-fold (grouped by document), from the same run."""
     t0 = time.time()
@@ -33,8 +57,15 @@ def train_ranker(framework: Framework, gold_path: Path | None = None, models_dir
         metrics = {k: round(v, 4) for k, v in result["scorers"]["ranker"].items() if k in HEADLINE_CV}
     ctx = build_context([g.as_passage(i) for i, g in enumerate(gold.passages)], framework, embedder)
     gm = gold_matrix(gold, framework)
-    scorer = RankerScorer(framework).fit(ctx, gm.truth, gm.known, gm.doc_ids)
+    cross = crossfit_views(gold, framework, embedder) if crossfit else None
+    views, view_of = cross or (None, None)
+    realistic = realistic_documents(gold.doc_ids)
+    scorer = RankerScorer(framework).fit(ctx, gm.truth, gm.known, gm.doc_ids, views=views, view_of=view_of, threshold_docs=realistic or None)
     manifest = build_manifest(framework, gold.content_hash(), gold.doc_ids, len(gold.passages), embedder.cache_key, scorer.groups, metrics)
+    manifest["crossfit_features"] = cross is not None
+    manifest["thresholds_fitted_on"] = sorted(realistic) if realistic else "all training documents"
+    if cv and embedder.model_name != BASE_MODEL:
+        manifest["cv_note"] = "out of fold for the ranker; the fine-tuned encoder saw every document (see evaluation/realistic.py for held-out figures)"
     manifest["thresholds"] = scorer.thresholds
     manifest["train_seconds"] = round(time.time() - t0, 1)
     scorer.save(model_dir(framework.id, models_dir), manifest)

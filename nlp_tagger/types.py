@@ -77,7 +77,7 @@ class Indicator:
     title: str
     text: str
     level: str = ""
-    extra: tuple[str, ...] = ()  # evidence requirements, positive indicators, mapped statements
+    extra: tuple[str, ...] = ()  # evidence requirements, positive indicators, mapped statements, evidence forms
 
     def facets(self, parent: "Indicator | None") -> list[str]:
         """Texts embedded for this indicator: its statement, then each requirement or example.
