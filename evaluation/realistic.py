@@ -35,12 +35,12 @@ LEGACY_GENRES = {
     "c2-faculty-of-life-sciences-researcher-development": "annual-report", "c2-halloran-hreir-8-year-review": "review",
     "c2-wexcombe-annual-concordat-report": "annual-report", "c3-carrow-trust-funder-report": "funder-report",
     "c4-glenavon-university-annual-statement": "annual-report", "c4-kingsreach-research-culture-progress": "review",
-    "c4-redmarsh-gap-analysis-table": "gap-analysis", "seed-uol-hreir-12-year-summary": "review",
+    "c4-redmarsh-gap-analysis-table": "gap-analysis", "uol-hreir-12-year-summary": "review",
     "i1-brightpath-charity-lm-review": "review", "i1-ferrocast-engineering-lm-report": "assessor-report",
     "i1-kestrel-housing-lm-evidence": "evidence-writeup", "i1-northvale-nhs-trust-lm-submission": "evidence-writeup",
-    "seed-iip-leadership-management-award-research": "review", "a1-elmbridge-moe-submission-by-behaviour": "case-study",
+    "iip-leadership-management-award-research": "review", "a1-elmbridge-moe-submission-by-behaviour": "case-study",
     "a1-moorfield-mark-of-excellence-case-study": "case-study", "a1-northgate-college-professional-services-review": "review",
-    "a1-registry-team-cpd-portfolio": "portfolio", "seed-aua-mark-of-excellence-case-study-ljmu": "case-study",
+    "a1-registry-team-cpd-portfolio": "portfolio", "aua-mark-of-excellence-case-study-ljmu": "case-study",
 }
 
 

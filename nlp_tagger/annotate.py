@@ -61,32 +61,60 @@ def annotate_pdf(cov: Coverage, out: str | Path) -> int:
     doc = pdfium.PdfDocument(str(src))
     done = 0
     cache: dict[int, tuple] = {}
+
+    def page(no: int):
+        if no not in cache:
+            tp = doc[no].get_textpage()
+            cache[no] = (tp, *_alnum_index(tp), doc[no].get_height(), doc[no].get_width())
+        return cache[no]
+
+    def locate(needle: str, no: int) -> list[tuple[int, int, int]]:
+        """(page, first char, last char) of the passage: on its page, or, for a passage running
+        over a page break, its longest prefix there and the rest on the next page."""
+        text, index = page(no)[1:3]
+        at = text.find(needle)
+        if at >= 0:
+            return [(no, index[at], index[at + len(needle) - 1])]
+        lo, hi = 0, len(needle)  # longest prefix found on this page (found prefixes are nested)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if text.find(needle[:mid]) >= 0 else (lo, mid - 1)
+        if lo < 20 or no + 1 >= len(doc):
+            return []
+        rest = needle[lo:]
+        text2, index2 = page(no + 1)[1:3]
+        at2 = text2.find(rest)
+        if at2 < 0:
+            return []
+        at = text.find(needle[:lo])
+        return [(no, index[at], index[at + lo - 1]), (no + 1, index2[at2], index2[at2 + len(rest) - 1])]
+
     for evs in per_passage.values():
         p = evs[0].passage
-        page_no = p.page - 1
-        if page_no not in cache:
-            tp = doc[page_no].get_textpage()
-            cache[page_no] = (tp, *_alnum_index(tp), doc[page_no].get_height(), doc[page_no].get_width())
-        tp, text, index, height, width = cache[page_no]
         needle = "".join(ch.lower() for ch in p.text if ch.isalnum())
-        at = text.find(needle)
-        if at < 0 or not needle:
-            continue
-        boxes = _line_boxes(tp, index[at], index[at + len(needle) - 1], height)
-        if not boxes:
-            continue
-        quad = []
-        for x0, y0, x1, y1 in boxes:
-            quad += [x0, y1, x1, y1, x0, y0, x1, y0]
-        rect = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+        segments = locate(needle, p.page - 1) if needle else []
         label = "; ".join(f"{e.indicator_id} {e.score:.2f} {e.evidence_type}" for e in sorted(evs, key=lambda e: -e.score))
-        hl = Highlight(rect=rect, quad_points=ArrayObject([FloatObject(v) for v in quad]), highlight_color="ffe16b")
-        hl[NameObject("/Contents")] = TextStringObject(label)
-        hl[NameObject("/T")] = TextStringObject("nlp-tagger")
-        writer.add_annotation(page_number=page_no, annotation=hl)
-        note_x0 = min(rect[2] + 4, width - 60) if rect[2] < width - 70 else max(rect[0] - 64, 2)
-        note = FreeText(text=label, rect=(note_x0, rect[3] - 14, min(note_x0 + 62, width), rect[3]), font_size="6pt", border_color="8a5a00", background_color="fff4ce")
-        writer.add_annotation(page_number=page_no, annotation=note)
+        drawn = 0
+        for page_no, first, last in segments:
+            tp, _, _, height, width = page(page_no)
+            boxes = _line_boxes(tp, first, last, height)
+            if not boxes:
+                continue
+            quad = []
+            for x0, y0, x1, y1 in boxes:
+                quad += [x0, y1, x1, y1, x0, y0, x1, y0]
+            rect = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+            hl = Highlight(rect=rect, quad_points=ArrayObject([FloatObject(v) for v in quad]), highlight_color="ffe16b")
+            hl[NameObject("/Contents")] = TextStringObject(label)
+            hl[NameObject("/T")] = TextStringObject("nlp-tagger")
+            writer.add_annotation(page_number=page_no, annotation=hl)
+            if not drawn:  # one margin note per passage, where it starts
+                note_x0 = min(rect[2] + 4, width - 60) if rect[2] < width - 70 else max(rect[0] - 64, 2)
+                note = FreeText(text=label, rect=(note_x0, rect[3] - 14, min(note_x0 + 62, width), rect[3]), font_size="6pt", border_color="8a5a00", background_color="fff4ce")
+                writer.add_annotation(page_number=page_no, annotation=note)
+            drawn += 1
+        if not drawn:
+            continue
         done += 1
     for tp, *_ in cache.values():
         tp.close()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import __version__
 from .embed import BASE_MODEL, ENCODER_DIR, TUNED_MODEL, export_onnx_int8, model_path
+from .errors import ModelError
 from .frameworks import load_framework
 from .labels import load_gold
 from .types import Framework
@@ -63,7 +64,12 @@ def finetune(pairs: list[tuple[str, str]], epochs: int = 2, batch_size: int = 32
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from datasets import Dataset
+
+    try:
+        from datasets import Dataset
+        import accelerate  # noqa: F401 - the trainer needs it
+    except ImportError:
+        raise ModelError("nlp-tagger train --encoder", "fine-tuning needs the packages datasets and accelerate", "pip install -e '.[train]'") from None
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer import losses
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers

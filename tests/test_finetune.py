@@ -62,3 +62,9 @@ def test_damaged_encoder_is_refused(tuned, tmp_path):
     (bad / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ModelError, match="manifest is unreadable"):
         Embedder(str(bad), cache_dir=tmp_path)
+
+
+def test_finetuned_encoder_refuses_the_torch_backend(tuned, tmp_path):
+    folder, _, _ = tuned
+    with pytest.raises(ModelError, match="int8 ONNX only"):
+        Embedder(str(folder), cache_dir=tmp_path, backend="torch")

@@ -12,7 +12,7 @@ import jsonschema
 from nlp_tagger import check, extract, load_framework, segment
 from nlp_tagger.match import build_context
 from nlp_tagger.report import SCHEMA_PATH, to_csv, to_dict, to_markdown
-from nlp_tagger.scoring import SimilarityScorer
+from nlp_tagger.scorers import resolve_scorer
 from nlp_tagger.segment import _nlp
 
 from .conftest import AUA, ROOT
@@ -47,12 +47,13 @@ def test_long_paragraph_split_at_sentences(uol_doc):
 
 
 def test_employment_section_maps_to_employment(uol_doc, embedder):
-    """Passages under the Liverpool summary's 'Principle 2: Employment' match Employment obligations."""
+    """Passages under the Liverpool summary's 'Principle 2: Employment' match Employment obligations
+    with the scorer `check` uses by default (a wiring test: this seed is in the training data)."""
     fw = load_framework("concordat-2019")
     passages = [p for p in segment(uol_doc) if p.heading_path and p.heading_path[-1] == "Principle 2: Employment" or "Principle 2: Employment" in p.heading_path[-2:]]
     assert len(passages) >= 5
     ctx = build_context(passages, fw, embedder)
-    probs = SimilarityScorer().predict_proba(ctx)
+    probs = resolve_scorer(fw, "auto")[0].predict_proba(ctx)
     roots = Counter(fw.root_of(ctx.leaf_ids[j]) for j in probs.argmax(axis=1))
     assert roots["E"] / len(passages) > 0.5, roots
 
@@ -145,13 +146,13 @@ def test_check_never_touches_the_network(rendered, tmp_path):
 
 def test_document_cache_and_onnx_backend_agree_with_torch(rendered, cache_dir):
     """A re-run reads the parsed document from the cache; int8 ONNX embeddings stay close to fp32."""
-    from nlp_tagger.embed import Embedder
+    from nlp_tagger.embed import BASE_MODEL, Embedder
 
     cached = list((cache_dir / "documents").glob("*.json"))
     assert cached, "check() with a cache folder stores the parsed document"
     again = extract(rendered["pdf2col"], cache_dir=cache_dir)
     assert again.text == extract(rendered["pdf2col"]).text
     texts = ["We introduced a buddy scheme for new postdoctoral researchers.", "Ten days of development time are protected for every researcher."]
-    fast = Embedder(cache_dir=cache_dir, backend="onnx-int8", use_cache=False).encode(texts)
-    exact = Embedder(cache_dir=cache_dir, backend="torch", use_cache=False).encode(texts)
+    fast = Embedder(BASE_MODEL, cache_dir=cache_dir, backend="onnx-int8", use_cache=False).encode(texts)
+    exact = Embedder(BASE_MODEL, cache_dir=cache_dir, backend="torch", use_cache=False).encode(texts)
     assert ((fast * exact).sum(axis=1) > 0.97).all()

@@ -39,7 +39,7 @@ def tiny(tmp_path):
 def test_trained_model_round_trips(tiny, tmp_path, embedder):
     fw_path, fw, gold = tiny
     models = tmp_path / "models"
-    manifest = train_ranker(fw, gold, models, embedder, cv=False)
+    manifest = train_ranker(fw, gold, models, embedder, cv=False, crossfit=False)
     saved = json.loads((model_dir(fw.id, models) / "manifest.json").read_text())
     assert saved["training_data_sha256"] == manifest["training_data_sha256"] and saved["features"]
     assert saved["framework_sha256"] == fw.content_hash and len(saved["training_documents"]) == 3
@@ -59,7 +59,7 @@ def test_trained_model_round_trips(tiny, tmp_path, embedder):
 def test_stale_model_is_refused(tiny, tmp_path, embedder):
     fw_path, fw, gold = tiny
     models = tmp_path / "models"
-    train_ranker(fw, gold, models, embedder, cv=False)
+    train_ranker(fw, gold, models, embedder, cv=False, crossfit=False)
     fw_path.write_text(fw_path.read_text(encoding="utf-8").replace("Embracing change", "Embracing change and renewal"), encoding="utf-8")
     changed = load_framework(fw_path)
     with pytest.raises(ModelError) as err:
@@ -98,3 +98,28 @@ def test_no_labels_zero_shot_ranks_the_obvious_indicator_first(tmp_path, embedde
     ]
     ctx = build_context([Passage("d", i, t, 1, (), 0, len(t)) for i, t in enumerate(texts)], fw, embedder)
     assert scorer.predict_proba(ctx).argmax(axis=1).tolist() == [0, 1, 2]
+
+
+def test_cross_fitted_features_come_from_the_encoder_that_did_not_see_the_document(tiny, tmp_path, embedder):
+    """With views, each training passage's features come from the view assigned to its document;
+    the run-time bank is the run-time encoder's, so predictions use one embedding space."""
+    from nlp_tagger.embed import BASE_MODEL, Embedder
+    from nlp_tagger.evaluate import gold_matrix
+
+    fw_path, fw, gold_path = tiny
+    g = load_gold(gold_path, fw)
+    passages = [p.as_passage(i) for i, p in enumerate(g.passages)]
+    ctx = build_context(passages, fw, embedder)
+    other = build_context(passages, fw, Embedder(BASE_MODEL, cache_dir=tmp_path))
+    gm = gold_matrix(g, fw)
+    docs = sorted(set(gm.doc_ids))
+    view_of = [docs.index(d) % 2 for d in gm.doc_ids]
+    crossed = RankerScorer(fw).fit(ctx, gm.truth, gm.known, gm.doc_ids, views=[ctx, other], view_of=view_of)
+    plain = RankerScorer(fw).fit(ctx, gm.truth, gm.known, gm.doc_ids)
+    np.testing.assert_array_equal(crossed.bank.emb, plain.bank.emb)  # run-time bank: run-time encoder
+    n_rows = int(gm.known.sum()) * len(fw.leaves)
+    assert crossed.estimator.oof_proba_.shape == (n_rows,)
+    # the training features differ from the single-view fit wherever the other encoder was used
+    assert not np.allclose(crossed.estimator.oof_proba_, plain.estimator.oof_proba_)
+    probs = crossed.predict_proba(ctx)
+    assert probs.shape == (len(passages), len(fw.leaves)) and np.all((probs >= 0) & (probs <= 1))
