@@ -27,7 +27,7 @@ def check(
     framework: str = typer.Option("concordat-2019", "--framework", "-f", help="Framework id or path to a framework YAML file"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the JSON, Markdown and CSV reports"),
     scorer: str = typer.Option("auto", "--scorer", help="Scorer name; 'auto' takes the trained model when one exists"),
-    top_k: int = typer.Option(3, "--top-k", help="Evidence passages kept per indicator"),
+    top_k: int = typer.Option(3, "--top-k", min=1, help="Evidence passages kept per indicator"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table on the terminal"),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML report here"),
     annotate: Optional[Path] = typer.Option(None, "--annotate", help="Also write a copy of the PDF with the evidence highlighted"),
@@ -110,7 +110,7 @@ def evaluate(
     scorer: str = typer.Option("auto", "--scorer", help="Scorer to evaluate beside the baselines; 'auto' = the default one"),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout"),
     results: Optional[Path] = typer.Option(None, "--results", help="Also write the Markdown results to this file"),
-    folds: int = typer.Option(5, "--folds", help="Cross-validation folds, grouped by document"),
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds, grouped by document"),
     train_gold: Optional[Path] = typer.Option(None, "--train-gold", help="Fit learned parts on these labels (other documents) instead of out of fold"),
     compare_encoders: bool = typer.Option(False, "--compare-encoders", help="Also run the ranker and embedding baseline on the frozen base encoder"),
 ) -> None:

@@ -7,6 +7,7 @@ YAML file, wherever either is accepted.
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def load_framework_file(path: str | Path) -> Framework:
     for key in ("id", "name", "indicators"):
         if not data.get(key):
             raise FrameworkError(path, f"missing required key '{key}'", "Add it at the top level", line=data.get("__line__"))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}", str(data["id"])):
+        raise FrameworkError(path, f"framework id {str(data['id'])[:40]!r} is not a plain name", "Use letters, digits, '.', '_' or '-' only (it names report files)", line=data.get("__line__"))
     if not isinstance(data["indicators"], list):
         raise FrameworkError(path, "'indicators' must be a list", "Write each indicator as '- id: ...'")
 

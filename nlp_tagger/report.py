@@ -58,10 +58,26 @@ def to_json(cov: Coverage) -> str:
     return json.dumps(to_dict(cov), indent=2, ensure_ascii=False)
 
 
+def csv_cell(value):
+    """A cell a spreadsheet shows as text: one starting with = + - @ or a control character would
+    be run as a formula, so it gets a leading apostrophe (the OWASP CSV-injection advice)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    def __init__(self, buf):
+        self._w = csv.writer(buf)
+
+    def writerow(self, row):
+        self._w.writerow([csv_cell(v) for v in row])
+
+
 def to_csv(cov: Coverage) -> str:
     """One row per (indicator, evidence passage); an indicator with no evidence still has a row."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = _SafeWriter(buf)
     w.writerow(["indicator", "parent", "title", "status", "score", "rank", "page", "section", "evidence_type", "evidence_score", "text"])
     for c in cov.indicators:
         base = [c.indicator.id, c.indicator.parent or "", c.indicator.title, c.status, f"{c.score:.4f}"]

@@ -22,6 +22,9 @@ def _nlp():
 
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
+    # the rule-based sentencizer needs no parser memory, so spaCy's 1,000,000-character guard
+    # (meant for the parser) would only turn a huge unbroken paragraph into a crash
+    nlp.max_length = 50_000_000
     return nlp
 
 

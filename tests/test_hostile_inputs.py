@@ -14,8 +14,8 @@ from nlp_tagger import check
 from nlp_tagger.html_report import render_html
 from nlp_tagger.report import print_table
 
-EVIL_FW = """id: "x</script><script>alert(1)</script>"
-name: "Evil <img src=x onerror=alert(1)>"
+EVIL_FW = """id: evil
+name: "Evil </script><img src=x onerror=alert(1)>"
 indicators:
   - {id: "P' onmouseover='alert(1)", parent: null, title: "Principle <b>", text: "Staff wellbeing is supported"}
   - {id: "W1' onfocus='alert(2)", parent: "P' onmouseover='alert(1)", title: "Counselling", text: "Free confidential counselling is available to all staff"}
@@ -40,7 +40,7 @@ class _Collect(HTMLParser):
 def _coverage(tmp_path, embedder):
     fw = tmp_path / "evil.yaml"
     fw.write_text(EVIL_FW, encoding="utf-8")
-    doc = tmp_path / "report.md"
+    doc = tmp_path / "report<script>alert(3)<.md"  # a file name can hold markup too
     doc.write_text(EVIL_DOC, encoding="utf-8")
     return check(doc, fw, embedder=embedder), doc
 
@@ -53,7 +53,8 @@ def test_framework_ids_cannot_script_the_html_report(tmp_path, embedder):
     assert not [a for a in p.attrs if a.startswith("on")]  # no event handler from any id or title
     assert p.scripts == 2  # the JSON data block and the report's own script, nothing injected
     block = page.split("id='report-data'>", 1)[1].split("</script>", 1)[0]
-    assert json.loads(block)["framework"] == "x</script><script>alert(1)</script>"
+    assert json.loads(block)["document"] == "report<script>alert(3)<"
+    assert "<img" not in page and "&lt;/script&gt;&lt;img" in page
 
 
 def test_document_text_is_never_terminal_markup_or_escapes(tmp_path, embedder):
@@ -78,3 +79,57 @@ def test_reports_never_overwrite_the_submission(tmp_path):
         result = runner.invoke(app, ["check", str(doc), "-f", "concordat-2019", flag, str(doc)])
         assert result.exit_code == 2 and "would be overwritten" in result.output
         assert doc.read_bytes() == before
+
+
+def test_framework_ids_that_would_name_files_badly_are_refused(tmp_path):
+    from nlp_tagger import FrameworkError, load_framework
+
+    for bad in ("../../etc/x", "a/b", "x</script>", ""):
+        fw = tmp_path / "bad.yaml"
+        fw.write_text(f'id: "{bad}"\nname: N\nindicators:\n  - {{id: A, parent: null, title: A, text: a}}\n', encoding="utf-8")
+        try:
+            load_framework(fw)
+        except FrameworkError as exc:
+            assert str(fw) in str(exc) and "\n" not in str(exc)
+        else:
+            raise AssertionError(f"framework id {bad!r} was accepted")
+
+
+def test_csv_cells_are_never_formulas(tmp_path, embedder):
+    from nlp_tagger.report import to_csv
+
+    doc = tmp_path / "formula.md"
+    doc.write_text("# Year\n\n=HYPERLINK(\"http://example.invalid\",\"All staff can book free counselling sessions\")\n", encoding="utf-8")
+    fw = tmp_path / "evil.yaml"
+    fw.write_text(EVIL_FW, encoding="utf-8")
+    rows = to_csv(check(doc, fw, embedder=embedder)).splitlines()
+    assert not any(cell.startswith(("=", "+", "@")) for row in __import__("csv").reader(rows) for cell in row)
+    assert any("'=HYPERLINK" in r for r in rows)
+
+
+def test_utf16_text_is_decoded_not_read_as_nul_characters(tmp_path):
+    from nlp_tagger import InputError, extract
+
+    text = "# Annual report\n\nAll research staff now have a named mentor within their first month.\n"
+    for enc, bom in (("utf-16", b""), ("utf-16-le", b""), ("utf-16-be", b"\xfe\xff")):
+        f = tmp_path / f"{enc}.txt"
+        f.write_bytes(bom + text.encode(enc))
+        doc = extract(f)
+        assert "named mentor" in doc.text and "\x00" not in doc.text
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(b"\x00\x01\x02" * 400)
+    try:
+        extract(junk)
+    except InputError as exc:
+        assert "junk.txt" in str(exc)
+    else:
+        raise AssertionError("binary junk was read as text")
+
+
+def test_a_paragraph_over_a_million_characters_is_segmented(tmp_path):
+    from nlp_tagger import extract, segment
+
+    f = tmp_path / "huge.txt"
+    f.write_text("Researchers met their mentors. " * 40_000, encoding="utf-8")
+    passages = segment(extract(f))
+    assert passages and sum(len(p.text) for p in passages) > 1_000_000
