@@ -61,8 +61,10 @@ def load_framework_file(path: str | Path) -> Framework:
     if not isinstance(data, dict):
         raise FrameworkError(path, "is not a framework: the top level must be a mapping with id, name and indicators", "See corpora/frameworks/*.yaml for the layout")
     for key in ("id", "name", "indicators"):
-        if not data.get(key):
+        if data.get(key) is None or data.get(key) == "":
             raise FrameworkError(path, f"missing required key '{key}'", "Add it at the top level", line=data.get("__line__"))
+    if data["indicators"] == []:
+        raise FrameworkError(path, "has no indicators", "List at least one indicator under 'indicators'", line=data.get("__line__"))
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}", str(data["id"])):
         raise FrameworkError(path, f"framework id {str(data['id'])[:40]!r} is not a plain name", "Use letters, digits, '.', '_' or '-' only (it names report files)", line=data.get("__line__"))
     if not isinstance(data["indicators"], list):

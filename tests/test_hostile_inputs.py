@@ -133,3 +133,35 @@ def test_a_paragraph_over_a_million_characters_is_segmented(tmp_path):
     f.write_text("Researchers met their mentors. " * 40_000, encoding="utf-8")
     passages = segment(extract(f))
     assert passages and sum(len(p.text) for p in passages) > 1_000_000
+
+
+def test_database_paths_that_cannot_work_are_one_line_errors(tmp_path):
+    runner = CliRunner()
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    notdb = tmp_path / "notes.sqlite"
+    notdb.write_text("this is not a database", encoding="utf-8")
+    cases = [
+        (["summary", "--db", str(tmp_path / "typo.sqlite")], "no such database"),
+        (["summary", "--db", str(tmp_path / "missing" / "x.sqlite")], "does not exist"),
+        (["summary", "--db", str(ro)], "is a folder"),
+        (["summary", "--db", str(notdb)], "cannot open the database"),
+    ]
+    for args, needle in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and needle in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "typo.sqlite").exists()  # reading never creates a database
+
+
+def test_empty_indicator_list_is_named_as_such(tmp_path):
+    from nlp_tagger import FrameworkError, load_framework
+
+    fw = tmp_path / "empty.yaml"
+    fw.write_text("id: empty\nname: Empty\nindicators: []\n", encoding="utf-8")
+    try:
+        load_framework(fw)
+    except FrameworkError as exc:
+        assert "has no indicators" in str(exc)
+    else:
+        raise AssertionError("an empty indicator list was accepted")

@@ -119,9 +119,22 @@ def database_url(db: str) -> str:
     return f"sqlite:///{Path(db).expanduser().resolve()}"
 
 
-def connect(db: str) -> Engine:
+def connect(db: str, create: bool = True) -> Engine:
+    """The database, migrated to the current schema. A SQLite path that cannot hold a database,
+    or (with `create=False`, for reading) does not exist, is a one-line error, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..errors import InputError
+
     url = database_url(db)
     if url.startswith("sqlite"):
+        path = Path(url[len("sqlite:///"):])
+        if path.is_dir():
+            raise InputError(db, "is a folder, not a database file", "Give a file name, e.g. --db results.sqlite")
+        if not path.parent.is_dir():
+            raise InputError(db, f"folder {path.parent} does not exist", "Create it first, or choose another --db path")
+        if not create and not path.exists():
+            raise InputError(db, "no such database", "Check the path; `nlp-tagger batch` creates the database")
         engine = create_engine(url, connect_args={"timeout": 60})
 
         from sqlalchemy import event
@@ -135,7 +148,12 @@ def connect(db: str) -> Engine:
             cur.close()
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0][:120]
+        raise InputError(db, f"cannot open the database ({reason})", "Use a writable SQLite file or a reachable database URL") from None
     return engine
 
 

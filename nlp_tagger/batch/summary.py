@@ -10,11 +10,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..errors import NlpTaggerError
+from ..report import csv_cell
 from . import db as D
 
 
 def summarise(db: str, by: str = "indicator", framework: str | None = None) -> list[dict]:
-    engine = D.connect(db)
+    engine = D.connect(db, create=False)
     a, c, d = D.analyses, D.coverage, D.documents
     q = (
         select(a.c.framework_id, d.c.institution, d.c.year, a.c.id, c.c.indicator_id, c.c.parent_id, c.c.status)
@@ -29,6 +30,9 @@ def summarise(db: str, by: str = "indicator", framework: str | None = None) -> l
         parents = {r.parent_id for r in rows if r.parent_id}
         failed = conn.execute(select(a.c.framework_id, a.c.status)).all()
     engine.dispose()
+    if framework and not any(f == framework for f, _ in failed):
+        present = sorted({f for f, _ in failed})
+        raise NlpTaggerError(db, f"no analyses for framework '{framework}'", f"Frameworks in this database: {', '.join(present) or 'none'}")
     n_failed = defaultdict(int)
     for f, status in failed:
         n_failed[f] += status != "ok"
@@ -63,11 +67,13 @@ def summarise(db: str, by: str = "indicator", framework: str | None = None) -> l
 
 
 def write_table(rows: list[dict], path: Path, fmt: str) -> None:
+    if not path.parent.is_dir():
+        raise NlpTaggerError(path, f"folder {path.parent} does not exist", "Create it first, or choose another path")
     if fmt == "csv":
         with open(path, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["framework"])
             w.writeheader()
-            w.writerows(rows)
+            w.writerows({k: csv_cell(v) for k, v in r.items()} for r in rows)  # institution names come from folder names
         return
     try:
         import pyarrow as pa
