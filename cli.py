@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from nlp_tagger.errors import NlpTaggerError
+from nlp_tagger.errors import LabelError, NlpTaggerError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Tag submission passages against assessment frameworks and report coverage.")
 frameworks_app = typer.Typer(no_args_is_help=True, help="List, show and validate frameworks.")
@@ -28,9 +28,11 @@ def check(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the JSON, Markdown and CSV reports"),
     scorer: str = typer.Option("auto", "--scorer", help="Scorer name; 'auto' takes the trained model when one exists"),
     top_k: int = typer.Option(3, "--top-k", min=1, help="Evidence passages kept per indicator"),
+    models: Optional[Path] = typer.Option(None, "--models", help="Folder of trained models (default: the bundled models/), e.g. one `train --models` wrote"),
+    audience: Optional[list[str]] = typer.Option(None, "--audience", help="Audiences in scope, e.g. institutions,managers ('all' for every indicator); default: inferred from the document"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table on the terminal"),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML report here"),
-    annotate: Optional[Path] = typer.Option(None, "--annotate", help="Also write a copy of the PDF with the evidence highlighted"),
+    annotate: Optional[Path] = typer.Option(None, "--annotate", help="Also write an annotated copy: a PDF with the evidence highlighted, or a DOCX with a Word comment on each evidence passage and a gap summary"),
 ) -> None:
     """Report, for every indicator, whether and where the submission evidences it."""
     from nlp_tagger import check as run_check
@@ -39,12 +41,19 @@ def check(
 
     try:
         refuse_to_overwrite([submission, Path(framework)], [html_out, annotate])
-        cov = run_check(submission, framework, scorer=scorer, top_k=top_k)
         if annotate is not None:
-            from nlp_tagger.annotate import annotate_pdf
+            from nlp_tagger.annotate import check_annotate_target
 
-            n = annotate_pdf(cov, annotate)
-            typer.echo(f"wrote annotated PDF ({n} passages highlighted): {annotate}")
+            check_annotate_target(submission, annotate)
+        cov = run_check(submission, framework, scorer=scorer, top_k=top_k, audience=audience, models_dir=models)
+        if annotate is not None:
+            from nlp_tagger.annotate import annotate as write_annotated
+
+            kind, n = write_annotated(cov, annotate)
+            if kind == "docx":
+                typer.echo(f"wrote annotated DOCX ({n} passages commented, gap summary on the first paragraph): {annotate}")
+            else:
+                typer.echo(f"wrote annotated PDF ({n} passages highlighted): {annotate}")
     except NlpTaggerError as exc:
         _fail(exc)
     if not quiet:
@@ -67,11 +76,28 @@ def compare(
     framework: str = typer.Option("concordat-2019", "--framework", "-f", help="Framework id or YAML path"),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout"),
 ) -> None:
-    """What a redraft gained and lost in coverage."""
+    """What a redraft gained and lost in coverage.
+
+    Exit status: 0 compared; 2 an input or the framework refused (one line naming the file and the
+    fix). Both drafts are checked before either is analysed."""
     from nlp_tagger import check as run_check
     from nlp_tagger.coverage import compare_coverage
+    from nlp_tagger.errors import InputError
+    from nlp_tagger.ingest import SUPPORTED
 
     try:
+        for draft in (old, new):  # a missing or unreadable second draft is found before the first is analysed
+            if not draft.exists():
+                raise InputError(draft, "file not found", "Check the path")
+            if draft.is_dir():
+                raise InputError(draft, "is a folder, not a document", "Pass two files")
+            if draft.suffix.lower() not in SUPPORTED:
+                raise InputError(draft, f"unsupported file type '{draft.suffix or '(none)'}'", "Convert it to PDF, DOCX, TXT or Markdown")
+            try:
+                with open(draft, "rb") as f:
+                    f.read(1)
+            except OSError as exc:
+                raise InputError(draft, f"cannot be read ({exc.strerror or type(exc).__name__})", "Check its permissions") from None
         diff = compare_coverage(run_check(old, framework), run_check(new, framework))
     except NlpTaggerError as exc:
         _fail(exc)
@@ -127,7 +153,8 @@ def evaluate(
 @app.command()
 def train(
     framework: Optional[str] = typer.Option(None, "--framework", "-f", help="Framework id or YAML path; omit with --types"),
-    gold: Optional[Path] = typer.Option(None, "--gold", help="Labelled JSONL file or folder (default: corpora/labelled/)"),
+    gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Labelled JSONL file or folder (default: corpora/labelled/); repeat to merge several. Review corrections exported from the HTML report alone are added to the bundled corpus"),
+    quick: bool = typer.Option(False, "--quick", help="Skip cross-validation and the cross-fitted features: about a minute, for retraining after a review"),
     types: bool = typer.Option(False, "--types", help="Train the evidence-type classifier (outcome/action/plan/statement)"),
     encoder: bool = typer.Option(False, "--encoder", help="Fine-tune the sentence encoder on every labelled corpus (minutes); retrain rankers and types after"),
     models: Optional[Path] = typer.Option(None, "--models", help="Where models are saved (default: models/)"),
@@ -143,12 +170,17 @@ def train(
         if encoder:
             from nlp_tagger.finetune import train_encoder
 
-            m = train_encoder(gold or LABELLED_DIR, (models / "encoder") if models else None)
+            if gold and len(gold) > 1:
+                raise LabelError(gold[1], "the encoder trains on one labelled folder", "Give --gold once with --encoder")
+            m = train_encoder(gold[0] if gold else LABELLED_DIR, (models / "encoder") if models else None)
             typer.echo(f"fine-tuned the encoder on {m['training_pairs']} pairs from {len(m['training_documents'])} documents in {m['train_seconds']} s")
         if framework:
-            m = train_ranker(load_framework(framework), gold, models)
+            m = train_ranker(load_framework(framework), gold, models, cv=not quick, crossfit=not quick)
+            if m.get("training_data_note"):
+                typer.echo(m["training_data_note"])
             typer.echo(f"trained ranker for {m['framework']} on {m['training_passages']} passages from {len(m['training_documents'])} documents in {m['train_seconds']} s")
-            typer.echo("out-of-fold metrics: " + ", ".join(f"{k} {v:.3f}" for k, v in m["cv_metrics"].items()))
+            if m["cv_metrics"]:
+                typer.echo("out-of-fold metrics: " + ", ".join(f"{k} {v:.3f}" for k, v in m["cv_metrics"].items()))
         if types:
             m = train_types(gold, models)
             cv = m["cv_metrics"]
@@ -162,15 +194,22 @@ def batch(
     inputs: list[str] = typer.Argument(..., help="Folders (recursive), glob patterns, ZIP archives or files"),
     framework: str = typer.Option(..., "--framework", "-f", help="Framework id or YAML path"),
     db: str = typer.Option("results.sqlite", "--db", help="SQLite file, or a database URL (postgresql://user@host/db)"),
-    workers: int = typer.Option(1, "--workers", "-w", help="Worker processes (Ray actors with --engine ray), each loading the model once"),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes (Ray actors with --engine ray), each loading the model once"),
     engine: str = typer.Option("local", "--engine", help="local (processes on this machine) or ray"),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address ('auto' for the running cluster)"),
     scorer: str = typer.Option("auto", "--scorer"),
-    timeout: float = typer.Option(300.0, "--timeout", help="Per-document time limit in seconds"),
+    timeout: float = typer.Option(300.0, "--timeout", min=0, help="Per-document time limit in seconds (0: none)"),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Analyse again the documents that failed before"),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress bar"),
 ) -> None:
-    """Analyse an archive into a database; re-running resumes and duplicates nothing."""
+    """Analyse an archive into a database; re-running resumes and duplicates nothing.
+
+    Exit status: 0 every document analysed (or done before); 1 some documents failed or some
+    inputs were refused or skipped (a corrupt or empty ZIP, a corrupt member, a nested ZIP), each
+    listed on stderr and recorded in the run; 2 the run could not start (one line naming the file
+    and the fix); 130 stopped by Ctrl-C and 143 by SIGTERM (the run is marked interrupted, what was
+    written is kept: run the same command again to resume). Several runs may write to one database
+    at once: a document another run wrote is skipped, never duplicated."""
     from nlp_tagger.batch import run_batch
 
     if engine not in ("local", "ray"):
@@ -180,7 +219,13 @@ def batch(
         s = run_batch(inputs, framework, db, workers, engine, address, scorer, timeout, retry_failed, progress=not no_progress)
     except NlpTaggerError as exc:
         _fail(exc)
-    typer.echo(f"run {s.run_id}: {s.n_ok} analysed, {s.n_failed} failed, {s.n_skipped} skipped (done before), "
+    except KeyboardInterrupt:
+        typer.echo(f"error: {db}: interrupted; the documents written so far are kept. Run the same command again to resume", err=True)
+        raise typer.Exit(130)
+    for r in s.interrupted_runs:
+        typer.echo(f"marked run {r['run_id']} interrupted (its process is gone): {r['n_ok']} analysed, {r['n_failed']} failed before it stopped")
+    meanwhile = f", {s.skipped_concurrent} by another run meanwhile" if s.skipped_concurrent else ""
+    typer.echo(f"run {s.run_id}: {s.n_ok} analysed, {s.n_failed} failed, {s.n_skipped} skipped (done before{meanwhile}), "
                f"{s.pages} pages in {s.seconds:.1f} s ({s.pages / max(s.seconds, 1e-9):.1f} pages/s) -> {db}")
     for label, reason in s.input_errors:
         typer.echo(f"refused input: {label}: {reason}", err=True)
@@ -196,6 +241,7 @@ def summary(
     framework: Optional[str] = typer.Option(None, "--framework", "-f", help="Only this framework id"),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write the table as CSV"),
     parquet_out: Optional[Path] = typer.Option(None, "--parquet", help="Write the table as Parquet (needs pyarrow)"),
+    html_out: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML dashboard of the archive here"),
 ) -> None:
     """Coverage across a batch database: rarely evidenced indicators, trends by year or institution."""
     from rich.console import Console
@@ -204,11 +250,17 @@ def summary(
     from nlp_tagger.batch.summary import summarise, write_table
 
     try:
+        if html_out is not None:
+            from nlp_tagger.dashboard import check_output, write_dashboard
+
+            check_output(db, html_out, [csv_out, parquet_out])  # before any work
         rows = summarise(db, by, framework)
         if csv_out:
             write_table(rows, csv_out, "csv")
         if parquet_out:
             write_table(rows, parquet_out, "parquet")
+        if html_out is not None:
+            write_dashboard(db, html_out, framework, [csv_out, parquet_out])
     except NlpTaggerError as exc:
         _fail(exc)
     table = Table(title=f"{db}: coverage by {by}")
@@ -217,6 +269,8 @@ def summary(
     for r in rows:
         table.add_row(*[str(v) for v in r.values()])
     Console().print(table)
+    if html_out is not None:
+        typer.echo(f"wrote html: {html_out}")
 
 
 @frameworks_app.command("list")

@@ -1,5 +1,8 @@
-"""A copy of the submitted PDF with every evidence passage highlighted and a margin note naming its
-indicators and scores, so an assessor can read the document itself.
+"""Annotated copies of a submission: `annotate` writes the right one for the submission's format.
+
+PDF (here): a copy with every evidence passage highlighted and a margin note naming its
+indicators and scores, so an assessor can read the document itself. DOCX (`annotate_docx.py`):
+a copy with a Word comment on every evidence passage and a gap summary on the first paragraph.
 
 Passages are found on their page by their letters and digits alone (PDFium's character boxes),
 so line breaks, rejoined hyphens and table cell separators do not stop a match. Annotations are
@@ -13,6 +16,30 @@ from pathlib import Path
 
 from .errors import InputError
 from .types import Coverage
+
+
+ANNOTATABLE = {".pdf": "pdf", ".docx": "docx"}
+
+
+def check_annotate_target(submission: str | Path, out: str | Path) -> None:
+    """Refuse, before any work, an annotated copy this submission cannot have: a text or Markdown
+    submission (no layout to annotate), or a DOCX submission written to anything but .docx."""
+    submission, out = Path(submission), Path(out)
+    kind = ANNOTATABLE.get(submission.suffix.lower())
+    if kind is None:
+        raise InputError(submission, "only PDF and DOCX submissions can be annotated", "Use --html for a text or Markdown submission")
+    if kind == "docx" and out.suffix.lower() != ".docx":
+        raise InputError(out, "the annotated copy of a DOCX submission must be a .docx file", f"Name it e.g. {submission.stem}.annotated.docx")
+
+
+def annotate(cov: Coverage, out: str | Path) -> tuple[str, int]:
+    """The annotated copy for the submission's format: ('pdf', passages highlighted) or
+    ('docx', passages commented)."""
+    if cov.document.source_format == "docx":
+        from .annotate_docx import annotate_docx
+
+        return "docx", annotate_docx(cov, out)
+    return "pdf", annotate_pdf(cov, out)
 
 
 def _alnum_index(textpage) -> tuple[str, list[int]]:
@@ -49,7 +76,7 @@ def annotate_pdf(cov: Coverage, out: str | Path) -> int:
 
     src = Path(cov.document.path)
     if cov.document.source_format != "pdf":
-        raise InputError(src, "only PDF submissions can be annotated", "Use --html for a DOCX or text submission")
+        raise InputError(src, "only PDF and DOCX submissions can be annotated", "Use --html for a text or Markdown submission")
     # each passage once, with every indicator it evidences
     per_passage: dict[int, list] = defaultdict(list)
     leaves = {l.id for l in cov.framework.leaves}

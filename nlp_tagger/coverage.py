@@ -1,25 +1,68 @@
 """Stage 5: matches become evidence, and evidence becomes coverage per indicator.
 
 A leaf's status comes from its best passage; a parent (a principle, an L&M indicator) takes the
-best of its own children's statuses, so the summary by principle counts evidenced obligations.
+best of its own in-scope children's statuses, so the summary by principle counts evidenced
+obligations. A leaf whose evidence is only intentions is "planned", apart from strong and weak:
+HREiR reviewers ask what was achieved, not what is meant to be.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from .evidence_type import classify
-from .types import Coverage, Document, Evidence, Framework, IndicatorCoverage, Match, Status
+from .types import Coverage, Document, Evidence, Framework, IndicatorCoverage, Match, Maturity, Passage, Status
 
-STATUS_ORDER = {"none": 0, "weak": 1, "strong": 2}
+STATUS_ORDER = {"none": 0, "planned": 1, "weak": 2, "strong": 3}
+# evidence types from furthest to least far along: the furthest present is an indicator's maturity
+MATURITY_OF_TYPE: dict[str, Maturity] = {"outcome": "outcomes", "action": "actions", "plan": "plans", "statement": "statements"}
+MATURITY_ORDER: tuple[Maturity, ...] = ("outcomes", "actions", "plans", "statements")
+SCORE_DECIMALS = 2  # scores are printed with two decimals, so statuses are decided on those digits
+
+
+def shown(x: float) -> float:
+    """A score or threshold as every report prints it."""
+    return round(float(x) + 1e-9, SCORE_DECIMALS)
 
 
 def status_for(score: float, thresholds: dict[str, float]) -> Status:
-    if score >= thresholds["strong"]:
+    """Strength from the score, compared as printed: a report never shows 0.57 beside "weak"
+    under a legend that says "strong \u2265 0.57"."""
+    if shown(score) >= shown(thresholds["strong"]):
         return "strong"
-    if score >= thresholds["weak"]:
+    if shown(score) >= shown(thresholds["weak"]):
         return "weak"
     return "none"
+
+
+def maturity_of(evidence: list[Evidence]) -> Maturity | None:
+    kinds = {MATURITY_OF_TYPE.get(e.evidence_type, "statements") for e in evidence}
+    return next((m for m in MATURITY_ORDER if m in kinds), None)
+
+
+def in_scope(framework: Framework, indicator_id: str, scope: tuple[str, ...]) -> bool:
+    audience = framework.get(indicator_id).audience
+    return not scope or not audience or audience in scope
+
+
+_FUNDER_CUES = re.compile(
+    r"\b(?:as a (?:research )?funder|we (?:fund|funded)|our (?:funding|grants?|awards?|award holders|grant holders)|"
+    r"grant[- ]holders?|funded researchers|funding (?:body|bodies|agency|council)|research council)\b", re.I)
+_INSTITUTION_CUES = re.compile(
+    r"\b(?:university|universities|institution|college|institute|school of|faculty|our (?:staff|researchers|research staff|postdocs))\b", re.I)
+
+
+def infer_scope(framework: Framework, text: str) -> tuple[tuple[str, ...], str]:
+    """The audiences a document speaks for, and why. A funder's report is scoped to funders'
+    obligations; anything else to the framework's default (for the Concordat: institutions,
+    managers and researchers, which is what a university's HREiR report answers for)."""
+    if not framework.audiences:
+        return (), ""
+    funder, inst = len(_FUNDER_CUES.findall(text)), len(_INSTITUTION_CUES.findall(text))
+    if "funders" in framework.audiences and funder >= 3 and funder > inst / 2:
+        return ("funders",), f"inferred: the document reads as a funder's report ({funder} funder phrases)"
+    return framework.default_audiences, "inferred: the document reads as an organisation's own report"
 
 
 def build_coverage(
@@ -33,9 +76,14 @@ def build_coverage(
     notes: list[str] | None = None,
     types: dict[int, str] | None = None,
     passages: list | None = None,
+    scope: tuple[str, ...] | None = None,
+    scope_reason: str = "",
 ) -> Coverage:
     """`types` gives each passage's evidence type by passage index (the trained classifier's);
-    passages missing from it are typed by the cue rules."""
+    passages missing from it are typed by the cue rules. `scope` is the audiences in scope
+    (None: inferred from the document; (): every indicator)."""
+    if scope is None:
+        scope, scope_reason = infer_scope(framework, document.text)
     per_leaf: dict[str, list[Match]] = defaultdict(list)
     for m in matches:
         per_leaf[m.indicator_id].append(m)
@@ -51,26 +99,54 @@ def build_coverage(
     for leaf in framework.leaves:
         ms = sorted(per_leaf.get(leaf.id, []), key=lambda m: -m.score)
         best = ms[0].score if ms else 0.0
-        evidence = [evidence_of(m) for m in ms if m.score >= thresholds["weak"]][:top_k]
-        result[leaf.id] = IndicatorCoverage(leaf, status_for(best, thresholds), best, evidence, ms[0].passage if ms else None)
+        strength = status_for(best, thresholds)
+        evidence = [evidence_of(m) for m in ms if status_for(m.score, thresholds) != "none"][:top_k]
+        maturity = maturity_of(evidence)
+        status: Status = "planned" if maturity == "plans" else strength
+        result[leaf.id] = IndicatorCoverage(leaf, status, best, evidence, ms[0].passage if ms else None,
+                                            maturity=maturity, strength=strength, in_scope=in_scope(framework, leaf.id, scope))
 
     def resolve(ind_id: str) -> IndicatorCoverage:
         if ind_id in result:
             return result[ind_id]
         ind = framework.get(ind_id)
         kids = [resolve(c.id) for c in framework.children(ind_id)]
-        best = max(kids, key=lambda c: (STATUS_ORDER[c.status], c.score))
-        pooled = sorted((e for c in kids for e in c.evidence), key=lambda e: -e.score)
-        seen, evidence = set(), []
-        for e in pooled:
-            if e.passage.index not in seen:
-                seen.add(e.passage.index)
-                evidence.append(e)
-        result[ind_id] = IndicatorCoverage(ind, best.status, best.score, evidence[:top_k], best.nearest)
+        scoped = [c for c in kids if c.in_scope] or kids
+        best = max(scoped, key=lambda c: (STATUS_ORDER[c.status], c.score))
+        # a parent quotes nothing of its own: its children's passages are listed under them once
+        result[ind_id] = IndicatorCoverage(ind, best.status, best.score, [], best.nearest, maturity=best.maturity,
+                                           strength=best.strength, in_scope=any(c.in_scope for c in kids))
         return result[ind_id]
 
     ordered = [resolve(i.id) for i in framework.indicators]
-    return Coverage(document, framework, scorer, ordered, n_passages, dict(thresholds), list(notes or []), list(passages or []))
+    return Coverage(document, framework, scorer, ordered, n_passages, dict(thresholds), list(notes or []), list(passages or []),
+                    scope=tuple(scope), scope_reason=scope_reason)
+
+
+def gap_indicators(coverage: Coverage) -> list[IndicatorCoverage]:
+    """In-scope leaves with no evidence at all: what a writer still has to write about."""
+    fw = coverage.framework
+    return [c for c in coverage.indicators if c.status == "none" and c.in_scope and not fw.children(c.indicator.id)]
+
+
+def out_of_scope(coverage: Coverage) -> list[IndicatorCoverage]:
+    """Leaves for an audience the document does not speak for: listed apart, never as gaps."""
+    fw = coverage.framework
+    return [c for c in coverage.indicators if not c.in_scope and not fw.children(c.indicator.id)]
+
+
+def quoted_passages(coverage: Coverage) -> list[tuple[Passage, list[Evidence]]]:
+    """Each quoted passage once, in document order, with every leaf it evidences (best first)."""
+    fw = coverage.framework
+    by_passage: dict[int, list[Evidence]] = defaultdict(list)
+    passage_of: dict[int, Passage] = {}
+    for c in coverage.indicators:
+        if fw.children(c.indicator.id) or not c.in_scope:
+            continue
+        for e in c.evidence:
+            by_passage[e.passage.index].append(e)
+            passage_of[e.passage.index] = e.passage
+    return [(passage_of[i], sorted(by_passage[i], key=lambda e: -e.score)) for i in sorted(by_passage)]
 
 
 def principle_summary(coverage: Coverage) -> list[dict]:
@@ -79,15 +155,17 @@ def principle_summary(coverage: Coverage) -> list[dict]:
     by_id = coverage.by_id()
     rows = []
     for root in fw.roots:
-        leaves = [l for l in fw.leaves if l.id == root.id or root.id in fw.ancestors(l.id)]
+        leaves = [l for l in fw.leaves if (l.id == root.id or root.id in fw.ancestors(l.id)) and by_id[l.id].in_scope]
         statuses = [by_id[l.id].status for l in leaves]
         rows.append(
             {
                 "id": root.id,
                 "title": root.title,
                 "leaves": len(leaves),
-                "evidenced": sum(s != "none" for s in statuses),
+                "evidenced": sum(s in ("strong", "weak") for s in statuses),
                 "strong": sum(s == "strong" for s in statuses),
+                "planned_only": sum(s == "planned" for s in statuses),
+                "outcomes": sum(by_id[l.id].maturity == "outcomes" and by_id[l.id].status != "none" for l in leaves),
             }
         )
     return rows

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -95,6 +96,7 @@ def load_framework_file(path: str | Path) -> Framework:
                 text=" ".join(text.split()),
                 level=str(raw.get("level") or ""),
                 extra=_extra_texts(raw),
+                audience=str(raw.get("audience") or raw.get("stakeholder") or "").strip(),
             )
         )
     for ind in indicators:
@@ -109,15 +111,57 @@ def load_framework_file(path: str | Path) -> Framework:
             chain.add(cur.parent)
             cur = by_id[cur.parent]
 
+    audiences, default_audiences = _audiences(path, data, indicators, seen)
+    # an indicator without its own audience takes its parent's
+    resolved: list[Indicator] = []
+    for ind in indicators:
+        cur = ind
+        while not cur.audience and cur.parent is not None:
+            cur = by_id[cur.parent]
+        resolved.append(ind if ind.audience or not cur.audience else replace(ind, audience=cur.audience))
+
     return Framework(
         id=str(data["id"]),
         name=str(data["name"]),
         version=str(data.get("version") or ""),
         source=str(data.get("source") or ""),
         path=str(path),
-        indicators=indicators,
+        indicators=resolved,
         content_hash=hashlib.sha256(content).hexdigest(),
+        audiences=audiences,
+        default_audiences=default_audiences,
+        older_editions=_older_editions(path, data),
     )
+
+
+def _older_editions(path: Path, data: dict) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`older_editions: [{name, cues: [phrases]}]`: plain phrases, never patterns, since a
+    framework file is outside input."""
+    raw = data.get("older_editions") or []
+    out = []
+    for item in raw if isinstance(raw, list) else [None]:
+        if not (isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("cues"), list)):
+            raise FrameworkError(path, "'older_editions' must be a list of {name, cues: [phrases]}", "See corpora/frameworks/concordat-2019.yaml", line=data.get("__line__"))
+        out.append((" ".join(item["name"].split()), tuple(str(c) for c in item["cues"] if str(c).strip())))
+    return tuple(out)
+
+
+def _audiences(path: Path, data: dict, indicators: list[Indicator], seen: dict[str, int]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """`audiences: {id: label}` and `default_audience: [ids]`: who each indicator is for, so a
+    report scopes itself to what the submitting organisation can evidence."""
+    raw = data.get("audiences") or {}
+    if not isinstance(raw, dict):
+        raise FrameworkError(path, "'audiences' must be a mapping of audience id to label", "Write e.g. 'audiences: {institutions: Institutions}'", line=data.get("__line__"))
+    audiences = {str(k): " ".join(str(v).split()) for k, v in raw.items() if k != "__line__"}
+    for ind in indicators:
+        if ind.audience and ind.audience not in audiences:
+            raise FrameworkError(path, f"indicator '{ind.id}' names unknown audience '{ind.audience}'", f"Use one of: {', '.join(audiences) or '(declare them under audiences:)'}", line=seen[ind.id])
+    default = data.get("default_audience") or list(audiences)
+    if isinstance(default, str):
+        default = [default]
+    if not isinstance(default, list) or any(str(a) not in audiences for a in default):
+        raise FrameworkError(path, "'default_audience' must list audience ids declared under 'audiences'", f"Use some of: {', '.join(audiences)}", line=data.get("__line__"))
+    return audiences, tuple(str(a) for a in default)
 
 
 @lru_cache(maxsize=32)

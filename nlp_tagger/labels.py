@@ -116,3 +116,18 @@ def load_gold(path: str | Path, framework: Framework | None = None) -> GoldSet:
     if framework is not None and not out:
         raise LabelError(path, f"no labelled passages for framework {framework.id}", "Check the 'framework' field of the label lines")
     return GoldSet(out, files)
+
+
+REVIEW_SOURCE = "review"  # label_source of corrections exported from the HTML report's review
+
+
+def merge_gold(base: GoldSet, extra: GoldSet) -> GoldSet:
+    """`extra` added to `base`; a passage in both (same document, same text) takes `extra`'s
+    labels, so a reviewer's correction replaces what was there instead of contradicting it."""
+    key = {(g.doc_id, g.text) for g in extra.passages}
+    kept = [g for g in base.passages if (g.doc_id, g.text) not in key]
+    return GoldSet(kept + list(extra.passages), list(base.files) + [f for f in extra.files if f not in base.files])
+
+
+def is_review_only(gold: GoldSet) -> bool:
+    return bool(gold.passages) and all(g.label_source == REVIEW_SOURCE for g in gold.passages)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .coverage import build_coverage
+from .diagnose import document_notes
+from .errors import FrameworkError
 from .embed import Embedder
 from .frameworks import load_framework
 from .ingest import extract
@@ -31,12 +33,16 @@ def check(
     embedder: Embedder | None = None,
     top_k: int = 3,
     use_cache: bool = True,
+    audience: list[str] | None = None,
+    models_dir: Path | None = None,
 ) -> Coverage:
     """Coverage of one submission against one framework. With `use_cache`, parsed documents and
-    embeddings are reused from the embedder's cache folder on a re-run."""
+    embeddings are reused from the embedder's cache folder on a re-run. `audience` names the
+    framework audiences in scope; None infers them from the document."""
     fw = framework if isinstance(framework, Framework) else load_framework(framework)
+    scope = resolve_audience(fw, audience)
     if isinstance(scorer, str) or scorer is None:
-        scorer_obj, notes = get_scorer(fw, scorer)
+        scorer_obj, notes = get_scorer(fw, scorer, models_dir)
     else:
         scorer_obj, notes = scorer, []
     embedder = embedder or Embedder()
@@ -50,7 +56,23 @@ def check(
     probs = _cached_scores(cache_dir, doc, fw, scorer_obj, embedder, lambda: scorer_obj.predict_proba(ctx))
     matches = to_matches(ctx, probs, min_score=scorer_obj.thresholds["weak"])
     types = evidence_types(ctx, evidence_passages(matches, scorer_obj.thresholds["weak"], top_k))
-    return build_coverage(doc, fw, matches, len(passages), scorer_obj.name, scorer_obj.thresholds, top_k=top_k, notes=notes + doc.warnings, types=types, passages=passages)
+    notes = notes + doc.warnings + document_notes(doc, passages, fw)
+    return build_coverage(doc, fw, matches, len(passages), scorer_obj.name, scorer_obj.thresholds, top_k=top_k, notes=notes, types=types,
+                          passages=passages, scope=scope, scope_reason="chosen with --audience" if scope is not None else "")
+
+
+def resolve_audience(framework: Framework, audience: list[str] | None) -> tuple[str, ...] | None:
+    """The audiences asked for, checked against the framework; None leaves the choice to the document."""
+    if not audience:
+        return None
+    wanted = tuple(dict.fromkeys(a.strip() for part in audience for a in part.split(",") if a.strip()))
+    if wanted == ("all",):
+        return ()
+    unknown = [a for a in wanted if a not in framework.audiences]
+    if unknown:
+        choices = ", ".join(framework.audiences) or "none: it does not declare audiences"
+        raise FrameworkError(framework.path, f"has no audience {unknown[0]!r}", f"Pass --audience with one or more of: {choices}; or 'all'")
+    return wanted
 
 
 def scorer_fingerprint(scorer) -> str:

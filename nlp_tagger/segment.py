@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .types import Document, Passage
+from .types import Block, Document, Passage
 
 MAX_WORDS = 90
 WINDOW_WORDS = 60
@@ -46,30 +46,52 @@ def _windows(text: str, offset: int, window_words: int) -> list[tuple[int, int]]
 
 
 def segment(doc: Document, max_words: int = MAX_WORDS, window_words: int = WINDOW_WORDS, min_words: int = MIN_WORDS) -> list[Passage]:
+    """Short blocks (a lettered list of one-line items, a two-word table row) are not dropped:
+    a run of them under one heading becomes one passage, so a list of short items still counts."""
     passages: list[Passage] = []
     stack: list[tuple[int, str]] = []  # (level, heading text)
+    short: list[tuple[Block, int]] = []  # consecutive blocks under min_words, with their ordinals
+    para = 0
+
+    def add(start: int, end: int, kind, ordinal: int, line: int) -> None:
+        passages.append(
+            Passage(
+                doc_id=doc.doc_id,
+                index=len(passages),
+                text=doc.text[start:end],
+                page=doc.page_at(start),
+                heading_path=tuple(h for _, h in stack),
+                start=start,
+                end=end,
+                kind=kind,
+                para=ordinal,
+                line=line,
+            )
+        )
+
+    def flush_short() -> None:
+        words = [w for b, _ in short for w in b.text.split() if any(c.isalpha() for c in w)]
+        if len(words) >= min_words:  # a run of numbers from a broken table is not a passage
+            first = short[0][0]
+            add(first.start, short[-1][0].end, first.kind, short[0][1], first.line)
+        short.clear()
+
     for block in doc.blocks:
         if block.kind == "heading":
+            flush_short()
             while stack and stack[-1][0] >= block.level:
                 stack.pop()
             stack.append((block.level, block.text))
             continue
+        para += 1
         if len(block.text.split()) < min_words:
+            short.append((block, para))
             continue
+        flush_short()
         spans = [(block.start, block.end)]
         if block.kind == "paragraph" and len(block.text.split()) > max_words:
             spans = _windows(block.text, block.start, window_words)
         for start, end in spans:
-            passages.append(
-                Passage(
-                    doc_id=doc.doc_id,
-                    index=len(passages),
-                    text=doc.text[start:end],
-                    page=doc.page_at(start),
-                    heading_path=tuple(h for _, h in stack),
-                    start=start,
-                    end=end,
-                    kind=block.kind,
-                )
-            )
+            add(start, end, block.kind, para, block.line)
+    flush_short()
     return passages

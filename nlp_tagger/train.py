@@ -12,7 +12,7 @@ from .embed import BASE_MODEL, Embedder
 from .evaluate import N_FOLDS, evaluate, gold_matrix, group_folds
 from .evidence_type import TYPES, EvidenceTypeClassifier, classify
 from .frameworks import ROOT
-from .labels import GoldSet, load_gold
+from .labels import GoldSet, is_review_only, load_gold, merge_gold
 from .match import build_context
 from .metrics import multilabel_f1
 from .ranker import MODELS_DIR, RankerScorer, build_manifest, model_dir
@@ -45,12 +45,30 @@ def crossfit_views(gold: GoldSet, framework: Framework, embedder: Embedder) -> t
     return views, [folders.index(folds[g.doc_id]) if g.doc_id in folds else 0 for g in gold.passages]
 
 
-def train_ranker(framework: Framework, gold_path: Path | None = None, models_dir: Path | None = None, embedder: Embedder | None = None, cv: bool = True, crossfit: bool = True) -> dict:
+def training_gold(paths: Path | list[Path] | None, framework: Framework | None = None) -> tuple[GoldSet, str]:
+    """The labelled passages to train on, and a note on where they came from. Several sources are
+    merged; sources that hold only review corrections (exported from the HTML report) are added
+    to the bundled corpus, since a handful of corrections cannot train a model alone."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths or [])
+    if not paths:
+        return load_gold(LABELLED_DIR, framework), ""
+    sets = [load_gold(p, framework) for p in paths]
+    gold, note = sets[0], ""
+    for extra in sets[1:]:
+        gold = merge_gold(gold, extra)
+    if is_review_only(gold):
+        n = len(gold.passages)
+        gold = merge_gold(load_gold(LABELLED_DIR, framework), gold)
+        note = f"added {n} review correction(s) to the bundled corpus"
+    return gold, note
+
+
+def train_ranker(framework: Framework, gold_path: Path | list[Path] | None = None, models_dir: Path | None = None, embedder: Embedder | None = None, cv: bool = True, crossfit: bool = True) -> dict:
     """Fit on every labelled passage of the framework and save with a manifest; the manifest's
     metrics are out-of-fold (grouped by document), from the same run."""
     t0 = time.time()
     embedder = embedder or Embedder()
-    gold = load_gold(gold_path or LABELLED_DIR, framework)
+    gold, gold_note = training_gold(gold_path, framework)
     metrics = {}
     if cv:
         result = evaluate(gold, framework, {"ranker": RankerScorer.factory(framework)}, embedder)
@@ -63,6 +81,8 @@ def train_ranker(framework: Framework, gold_path: Path | None = None, models_dir
     scorer = RankerScorer(framework).fit(ctx, gm.truth, gm.known, gm.doc_ids, views=views, view_of=view_of, threshold_docs=realistic or None)
     manifest = build_manifest(framework, gold.content_hash(), gold.doc_ids, len(gold.passages), embedder.cache_key, scorer.groups, metrics)
     manifest["crossfit_features"] = cross is not None
+    if gold_note:
+        manifest["training_data_note"] = gold_note
     manifest["thresholds_fitted_on"] = sorted(realistic) if realistic else "all training documents"
     if cv and embedder.model_name != BASE_MODEL:
         manifest["cv_note"] = "out of fold for the ranker; the fine-tuned encoder saw every document (see evaluation/realistic.py for held-out figures)"
@@ -96,10 +116,10 @@ def evaluate_types(texts: list[str], y: list[str], docs: list[str], embedder: Em
     return {"n_passages": len(texts), "n_documents": len(set(docs)), "support": {k: y.count(k) for k in TYPES}, "classifier": scores(list(pred)), "rules": scores(rules)}
 
 
-def train_types(gold_path: Path | None = None, models_dir: Path | None = None, embedder: Embedder | None = None) -> dict:
+def train_types(gold_path: Path | list[Path] | None = None, models_dir: Path | None = None, embedder: Embedder | None = None) -> dict:
     """One evidence-type model for all frameworks: the type of evidence does not depend on them."""
     embedder = embedder or Embedder()
-    gold = load_gold(gold_path or LABELLED_DIR)
+    gold, _ = training_gold(gold_path)
     texts, y, docs = typed_passages(gold)
     metrics = evaluate_types(texts, y, docs, embedder)
     clf = EvidenceTypeClassifier().fit(texts, embedder.encode(texts), y)

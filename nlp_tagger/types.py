@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 BlockKind = Literal["heading", "paragraph", "list_item", "table_row"]
-Status = Literal["strong", "weak", "none"]
+# "planned": the evidence found is only intentions, so a writer sees what still needs results
+Status = Literal["strong", "weak", "planned", "none"]
+Maturity = Literal["outcomes", "actions", "plans", "statements"]
 EvidenceType = Literal["outcome", "action", "plan", "statement"]
 
 
@@ -27,6 +29,7 @@ class Block:
     start: int
     end: int
     level: int = 0  # heading depth (1 = top) for headings; 0 otherwise
+    line: int = 0  # PDF: the block's first line on its page (1 = top); 0 where lines mean nothing
 
 
 @dataclass
@@ -64,10 +67,22 @@ class Passage:
     start: int
     end: int
     kind: BlockKind = "paragraph"
+    para: int = 0  # ordinal of its block among the document's body blocks (1 = first)
+    line: int = 0  # PDF only: first line on the page
 
     @property
     def section(self) -> str:
         return " > ".join(self.heading_path)
+
+    def locator(self, source_format: str = "pdf") -> str:
+        """Where a reader finds the passage: page and line in a PDF; section and paragraph in
+        text, Markdown and Word files, where every page number would be 1."""
+        if source_format == "pdf":
+            return f"p. {self.page}" + (f", line {self.line}" if self.line else "")
+        where = f"para {self.para}" if self.para else ""
+        if self.heading_path:
+            where = f"\u00a7 {self.heading_path[-1]}" + (f", {where}" if where else "")
+        return where or f"p. {self.page}"
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,8 @@ class Indicator:
     title: str
     text: str
     level: str = ""
-    extra: tuple[str, ...] = ()  # evidence requirements, positive indicators, mapped statements, evidence forms
+    extra: tuple[str, ...] = ()
+    audience: str = ""  # who the indicator asks to act (Concordat: institutions, managers, ...); "" = everyone  # evidence requirements, positive indicators, mapped statements, evidence forms
 
     def facets(self, parent: "Indicator | None") -> list[str]:
         """Texts embedded for this indicator: its statement, then each requirement or example.
@@ -101,6 +117,19 @@ class Framework:
     path: str
     indicators: list[Indicator]
     content_hash: str = ""
+    audiences: dict[str, str] = field(default_factory=dict)  # audience id -> label
+    default_audiences: tuple[str, ...] = ()  # the scope of a typical submission
+    older_editions: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, phrases that betray it)
+
+    @property
+    def scoring_hash(self) -> str:
+        """A hash of what scoring reads (ids, hierarchy, wording): a model stays valid when only
+        comments, audiences or notes in the file change."""
+        import hashlib
+        import json
+
+        rows = [[i.id, i.parent, i.title, i.text, i.level, list(i.extra)] for i in self.indicators]
+        return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
 
     def __post_init__(self) -> None:
         self._by_id = {i.id: i for i in self.indicators}
@@ -169,6 +198,9 @@ class IndicatorCoverage:
     score: float
     evidence: list[Evidence]
     nearest: Passage | None = None  # best passage even below the threshold: what a writer can build on
+    maturity: Maturity | None = None  # the furthest its evidence gets: outcomes > actions > plans > statements
+    strength: Status = "none"  # strong / weak / none from the score alone, before plans are set apart
+    in_scope: bool = True  # False: the indicator is for an audience the document does not speak for
 
 
 @dataclass
@@ -181,6 +213,8 @@ class Coverage:
     thresholds: dict[str, float]
     notes: list[str] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
+    scope: tuple[str, ...] = ()  # audiences in scope; () = the framework declares none
+    scope_reason: str = ""
 
     def by_id(self) -> dict[str, IndicatorCoverage]:
         return {c.indicator.id: c for c in self.indicators}

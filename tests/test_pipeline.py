@@ -66,19 +66,43 @@ def test_check_pdf_report_formats(rendered, embedder, tmp_path):
     assert [i["id"] for i in data["indicators"]] == fw.ids
     assert {s["id"] for s in data["summary"]} == {"EC", "E", "PCD"}
     e = next(s for s in data["summary"] if s["id"] == "E")
-    assert e["leaves"] == len([l for l in fw.leaves if fw.root_of(l.id) == "E"])
-    # every quoted evidence passage really is on the page it claims
+    # a university's report: the funders' obligations are out of scope, listed apart, never gaps
+    assert data["scope"]["audiences"] == ["institutions", "managers", "researchers"]
+    funders = [l.id for l in fw.leaves if l.audience == "funders"]
+    assert sorted(data["out_of_scope"]) == sorted(funders) and not set(funders) & set(data["gaps"])
+    assert e["leaves"] == len([l for l in fw.leaves if fw.root_of(l.id) == "E" and l.audience != "funders"])
+    # every quoted passage really is on the page it claims, and is listed once
     doc = extract(rendered["pdf"])
+    passages = {p["id"]: p for p in data["passages"]}
+    assert len(passages) == len(data["passages"]) == len({p["index"] for p in data["passages"]})
+    for p in data["passages"]:
+        assert doc.text[p["start"] : p["end"]] == p["text"]
+        assert doc.page_at(p["start"]) == p["page"] and p["line"] >= 1
+        assert p["locator"] == f"p. {p['page']}, line {p['line']}"
+    by_id = {i["id"]: i for i in data["indicators"]}
     for ind in data["indicators"]:
         for ev in ind["evidence"]:
-            assert doc.text[ev["start"] : ev["end"]] == ev["text"]
-            assert doc.page_at(ev["start"]) == ev["page"]
-    evidenced = [i for i in data["indicators"] if i["status"] != "none"]
+            assert {"id": ind["id"], "score": ev["score"], "status": ev["status"]} in passages[ev["passage"]]["indicators"]
+        if fw.children(ind["id"]):  # parents quote nothing of their own
+            assert ind["evidence"] == []
+    evidenced = [i for i in data["indicators"] if i["status"] != "none" and not fw.children(i["id"]) and i["in_scope"]]
     assert evidenced and all(i["evidence"] for i in evidenced)
+    for i in evidenced:  # planned only exactly when the evidence goes no further than plans
+        assert (i["status"] == "planned") == (i["maturity"] == "plans")
+    # a score printed with two decimals never contradicts its status
+    t = {k: round(v, 2) for k, v in data["thresholds"].items()}
+    for i in by_id.values():
+        if i["strength"] == "strong":
+            assert round(i["score"], 2) >= t["strong"]
+        elif i["strength"] == "weak":
+            assert t["weak"] <= round(i["score"], 2) < t["strong"]
     md = to_markdown(cov)
-    assert "## Summary" in md and "## No evidence" in md
+    assert "## Summary" in md and "## No evidence" in md and "## Out of scope" in md
+    assert "### EF1" not in md and "none\n\n###" not in md
+    for p in data["passages"]:  # whole passages, each quoted once
+        assert md.count(f"**{p['id']}**") == 1
     rows = to_csv(cov).splitlines()
-    assert rows[0].startswith("indicator,parent,title,status,score")
+    assert rows[0].startswith("indicator,parent,title,audience,in_scope,status,strength,maturity,score")
     assert len(rows) > len(fw.ids)
 
 

@@ -53,11 +53,19 @@ def page(coverage, tmp_path_factory):
         browser.close()
 
 
+def _in_scope(coverage):
+    return [l for l in coverage.framework.leaves if coverage.by_id()[l.id].in_scope]
+
+
 def test_heat_map_has_one_cell_per_indicator_and_no_errors(page, coverage):
-    leaves = [l.id for l in coverage.framework.leaves]
+    leaves = [l.id for l in _in_scope(coverage)]
     cells = page.locator("#heatmap a.cell")
     assert cells.count() == len(leaves)
     assert sorted(cells.evaluate_all("els => els.map(e => e.dataset.indicator)")) == sorted(leaves)
+    # the funders' obligations sit apart, grey, and are not links to gaps
+    outside = page.locator("#out-of-scope .cell")
+    assert sorted(outside.all_inner_texts()) == sorted(l.id for l in coverage.framework.leaves if l.audience == "funders")
+    assert page.locator("#gaps li[data-indicator^='ECF'], #gaps li[data-indicator^='EF'], #gaps li[data-indicator^='PCDF']").count() == 0
     statuses = {c.indicator.id: c.status for c in coverage.indicators}
     first = cells.first
     assert f"s-{statuses[first.get_attribute('data-indicator')]}" in first.get_attribute("class")
@@ -76,15 +84,17 @@ def test_clicking_a_cell_scrolls_to_its_evidence(page, coverage):
     assert page.evaluate("window.scrollY") > 500
     assert -5 <= box["y"] < 900  # its evidence is now at the top of the viewport
     quote = page.locator(f"#ind-{target.indicator.id} blockquote").first.inner_text()
-    assert target.evidence[0].passage.text[:40] in " ".join(quote.split())
+    assert " ".join(target.evidence[0].passage.text.split()) in " ".join(quote.split())  # whole, never cut
 
 
 def test_filters_hide_and_show_the_right_items(page, coverage):
-    leaves = coverage.framework.leaves
+    leaves = _in_scope(coverage)
     by = {c.indicator.id: c for c in coverage.indicators}
     page.select_option("#f-status", "none")
     visible = page.locator("article.indicator:visible")
     assert visible.count() == sum(by[l.id].status == "none" for l in leaves)
+    page.select_option("#f-status", "planned")
+    assert visible.count() == sum(by[l.id].status == "planned" for l in leaves)
     page.select_option("#f-status", "")
     page.select_option("#f-principle", "E")
     assert visible.count() == sum(coverage.framework.root_of(l.id) == "E" for l in leaves)

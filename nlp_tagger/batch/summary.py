@@ -81,3 +81,42 @@ def write_table(rows: list[dict], path: Path, fmt: str) -> None:
     except ImportError:
         raise NlpTaggerError(path, "Parquet output needs pyarrow", "pip install pyarrow, or use --csv") from None
     pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+def archive_data(db: str, framework: str | None = None) -> dict:
+    """Everything the archive dashboard draws, read in one connection: per framework, every
+    coverage row of an `ok` analysis (all levels, in the order the framework lists them), every
+    analysis with its document (ok and failed), and every run. Plain dicts; nothing aggregated.
+
+    An unknown `framework` is the same one-line error as in `summarise`; an empty database gives
+    empty lists."""
+    engine = D.connect(db, create=False)
+    a, c, d, r = D.analyses, D.coverage, D.documents, D.runs
+    cov_q = (
+        select(a.c.framework_id, a.c.id.label("analysis_id"), a.c.document_id, c.c.indicator_id, c.c.parent_id, c.c.status)
+        .join(c, c.c.analysis_id == a.c.id)
+        .where(a.c.status == "ok")
+        .order_by(c.c.id)
+    )
+    ana_q = (
+        select(a.c.framework_id, a.c.id.label("analysis_id"), a.c.document_id, a.c.run_id, a.c.status, a.c.error,
+               d.c.path, d.c.file_name, d.c.institution, d.c.year, d.c.pages)
+        .join(d, d.c.id == a.c.document_id)
+        .order_by(a.c.id)
+    )
+    run_q = select(r.c.id, r.c.framework_id, r.c.framework_sha256, r.c.scorer, r.c.started_at, r.c.finished_at,
+                   r.c.n_ok, r.c.n_failed, r.c.n_skipped, r.c.input_errors).order_by(r.c.id)
+    if framework:
+        cov_q, ana_q, run_q = cov_q.where(a.c.framework_id == framework), ana_q.where(a.c.framework_id == framework), run_q.where(r.c.framework_id == framework)
+    with engine.connect() as conn:
+        present = sorted({f for (f,) in conn.execute(select(a.c.framework_id).distinct())})
+        data = {
+            "coverage": [dict(row._mapping) for row in conn.execute(cov_q)],
+            "analyses": [dict(row._mapping) for row in conn.execute(ana_q)],
+            "runs": [dict(row._mapping) for row in conn.execute(run_q)],
+        }
+    engine.dispose()
+    if framework and framework not in present:
+        raise NlpTaggerError(db, f"no analyses for framework '{framework}'", f"Frameworks in this database: {', '.join(present) or 'none'}")
+    data["frameworks"] = [framework] if framework else present
+    return data

@@ -10,7 +10,7 @@ from ..types import Document
 SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
 
 
-EXTRACTOR_VERSION = "1"  # bump when extraction output changes, so cached documents are not reused
+EXTRACTOR_VERSION = "2"  # 2: block line numbers, lettered list items; bump when extraction output changes, so cached documents are not reused
 
 
 def extract(path: str | Path, password: str | None = None, cache_dir: Path | None = None) -> Document:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from ..types import Block, BlockKind, Document
 
-BULLET_RE = re.compile(r"^\s*(?:[\u2022\u00b7\u25aa\u25cf\u2023\u2043\u25e6\uf0b7\uf0a7\-\*\u2013>]|\(?[0-9]{1,2}[.)]|\(?[a-z][.)]|\([ivx]+\))\s+")
+# list markers: bullets, "1." "1)" "a." "(a)" "(iv)" and capital letters with a bracket, "F)" or "(F)":
+# a lettered item such as "F) Implementation and Review" is a list item, never a heading
+BULLET_RE = re.compile(r"^\s*(?:[\u2022\u00b7\u25aa\u25cf\u2023\u2043\u25e6\uf0b7\uf0a7\-\*\u2013>]|\(?[0-9]{1,2}[.)]|\(?[a-z][.)]|\(?[A-Z]\)|\([ivx]+\))\s+")
 NUMBERED_HEADING_RE = re.compile(r"^\s*(\d+(?:\.\d+){0,3})\.?(?:\s*[:.\-\u2013]\s*|\s+)(\S.*)$", re.I)
 MD_HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 LONE_NUMBER_RE = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})*\.?\s*$")
@@ -80,9 +82,9 @@ class DocumentBuilder:
         self.page_marks: list[tuple[int, int]] = []
         self.pos = 0
 
-    def add(self, text: str, page: int, kind: BlockKind, level: int = 0, page_breaks: list[tuple[int, int]] = ()) -> None:
+    def add(self, text: str, page: int, kind: BlockKind, level: int = 0, page_breaks: list[tuple[int, int]] = (), line: int = 0) -> None:
         """Append a block; `page_breaks` are (offset in text, page) where a block that runs on
-        over a page end reaches the next page."""
+        over a page end reaches the next page; `line` is its first line on the page (PDF)."""
         text = normalize_ws(text)
         if not text:
             return
@@ -92,7 +94,7 @@ class DocumentBuilder:
         start = self.pos
         self.parts.append(text)
         self.pos += len(text)
-        self.blocks.append(Block(text, page, kind, start, self.pos, level))
+        self.blocks.append(Block(text, page, kind, start, self.pos, level, line))
         self.page_marks.append((start, page))
         self.page_marks.extend((start + min(off, len(text) - 1), p) for off, p in page_breaks)
 
