@@ -11,9 +11,9 @@ written with pypdf (BSD licence).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
+from .coverage import quoted_passages
 from .errors import InputError
 from .types import Coverage
 
@@ -78,12 +78,7 @@ def annotate_pdf(cov: Coverage, out: str | Path) -> int:
     if cov.document.source_format != "pdf":
         raise InputError(src, "only PDF and DOCX submissions can be annotated", "Use --html for a text or Markdown submission")
     # each passage once, with every indicator it evidences
-    per_passage: dict[int, list] = defaultdict(list)
-    leaves = {l.id for l in cov.framework.leaves}
-    for c in cov.indicators:
-        if c.indicator.id in leaves:
-            for e in c.evidence:
-                per_passage[e.passage.index].append(e)
+    per_passage = {p.index: evs for p, evs in quoted_passages(cov)}  # in-scope leaves only, like every report
     writer = PdfWriter(clone_from=PdfReader(str(src)))
     doc = pdfium.PdfDocument(str(src))
     done = 0

@@ -94,7 +94,11 @@ def _cached_scores(cache_dir, doc, fw: Framework, scorer, embedder: Embedder, co
 
     if cache_dir is None:
         return compute()
-    key = hashlib.sha256("|".join([doc.content_hash, fw.content_hash, embedder.cache_key, scorer_fingerprint(scorer)]).encode()).hexdigest()
+    from .ingest import EXTRACTOR_VERSION
+    from .segment import SEGMENTER_VERSION
+
+    parts = [doc.content_hash, EXTRACTOR_VERSION, SEGMENTER_VERSION, fw.content_hash, embedder.cache_key, scorer_fingerprint(scorer)]
+    key = hashlib.sha256("|".join(parts).encode()).hexdigest()
     path = Path(cache_dir) / "scores" / f"{key}.npy"
     if path.exists():
         return np.load(path)

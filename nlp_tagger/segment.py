@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from .types import Block, Document, Passage
 
+SEGMENTER_VERSION = "2"  # 2: short blocks merged, paragraphs counted per heading; bump when passages change
 MAX_WORDS = 90
 WINDOW_WORDS = 60
 MIN_WORDS = 4
@@ -82,6 +83,7 @@ def segment(doc: Document, max_words: int = MAX_WORDS, window_words: int = WINDO
             while stack and stack[-1][0] >= block.level:
                 stack.pop()
             stack.append((block.level, block.text))
+            para = 0  # paragraphs count from each heading, as a reader counts them
             continue
         para += 1
         if len(block.text.split()) < min_words:

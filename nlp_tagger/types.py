@@ -67,7 +67,7 @@ class Passage:
     start: int
     end: int
     kind: BlockKind = "paragraph"
-    para: int = 0  # ordinal of its block among the document's body blocks (1 = first)
+    para: int = 0  # its block's place under its heading: paragraphs, list items and table rows (1 = first)
     line: int = 0  # PDF only: first line on the page
 
     @property

@@ -125,7 +125,8 @@ def test_annotated_pdf_highlights_each_evidence_passage(coverage, tmp_path):
     out = tmp_path / "annotated.pdf"
     n = annotate_pdf(coverage, out)
     leaves = {l.id for l in coverage.framework.leaves}
-    passages = {e.passage.index: e.passage for c in coverage.indicators if c.indicator.id in leaves for e in c.evidence}
+    # the passages every report quotes: in-scope leaves' evidence, each once
+    passages = {e.passage.index: e.passage for c in coverage.indicators if c.indicator.id in leaves and c.in_scope for e in c.evidence}
     assert n == len(passages) > 5
     highlighted = set()
     with pdfplumber.open(out) as pdf:
@@ -156,3 +157,23 @@ def test_compare_two_drafts(tmp_path, cache_dir):
     diff = json.loads(result.stdout)
     assert diff["evidenced_after"] >= diff["evidenced_before"]
     assert diff["gained"] and all(r["after"] != "none" for r in diff["gained"])
+
+
+def test_terminal_shows_one_line_per_indicator_at_80_columns(coverage):
+    import io
+
+    from rich.console import Console
+
+    from nlp_tagger.report import print_table
+
+    out = io.StringIO()
+    print_table(coverage, Console(file=out, width=80, color_system=None))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    fw = coverage.framework
+    for leaf in fw.leaves:
+        rows = [line for line in lines if line.split()[:1] == [leaf.id]]
+        # in scope: exactly one row, with its status; out of scope: no row, named once apart
+        assert len(rows) == (1 if coverage.by_id()[leaf.id].in_scope else 0), (leaf.id, rows)
+    assert any(line.startswith("Out of scope, not gaps: ECF1") for line in lines)
+    assert [line.split()[0] for line in lines if line.split()[:1] in (["EC"], ["E"], ["PCD"])] == ["EC", "E", "PCD"]
