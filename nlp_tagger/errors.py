@@ -5,6 +5,10 @@ The CLI prints `str(error)` on one line and exits non-zero; it never shows a tra
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
 
 class NlpTaggerError(Exception):
     exit_code = 2
@@ -19,7 +23,9 @@ class NlpTaggerError(Exception):
     def __str__(self) -> str:
         where = self.path + (f":{self.line}" if self.line else "")
         msg = f"{where}: {self.problem}" if where else self.problem
-        return f"{msg}. {self.fix}" if self.fix else msg
+        msg = f"{msg}. {self.fix}" if self.fix else msg
+        # one line, and nothing a terminal would act on, whatever an id or file name holds
+        return _CONTROL.sub(lambda m: repr(m.group())[1:-1], msg)
 
 
 class InputError(NlpTaggerError):

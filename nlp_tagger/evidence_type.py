@@ -36,6 +36,11 @@ ACTION_RE = re.compile(
     re.I,
 )
 NUMBER_RE = re.compile(r"\d")
+CLASSIFIER_FILE = "classifier.skops"
+OLD_CLASSIFIER_FILE = "classifier.joblib"  # the pickle format of earlier versions: never loaded
+# the only type beyond skops' default-trusted scikit-learn, scipy, numpy and builtin ones that the
+# classifier file may hold; any other refuses the file before anything is built
+CLASSIFIER_TRUSTED = ("nlp_tagger.evidence_type.EvidenceTypeClassifier",)
 
 
 def _cues(text: str):
@@ -94,15 +99,42 @@ class EvidenceTypeClassifier:
         return list(self.model_.predict(self._features(texts, emb)))
 
     def save(self, out_dir: Path, manifest: dict) -> None:
-        import joblib
+        """Save as skops (no pickle) and record the file's SHA-256 in the manifest (in place)."""
+        from . import safe_model
 
         out_dir.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self, out_dir / "classifier.joblib")
+        safe_model.dump(self, out_dir / CLASSIFIER_FILE)
+        (out_dir / OLD_CLASSIFIER_FILE).unlink(missing_ok=True)  # never leave a pickle beside it
+        safe_model.record_files(manifest, out_dir, [CLASSIFIER_FILE])
         (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
     @staticmethod
     def load(out_dir: Path) -> "EvidenceTypeClassifier | None":
-        import joblib
+        """The trained classifier, or None where no model was ever installed (the cue rules
+        decide then). A folder with a model that is tampered with, incomplete, an old pickle or
+        holding a type outside the allow-list is a ModelError: nothing in it is run."""
+        from . import safe_model
+        from .errors import ModelError
 
-        path = out_dir / "classifier.joblib"
-        return joblib.load(path) if path.exists() else None
+        fix = f"Retrain: `nlp-tagger train --types`, or delete {out_dir} to type evidence by the cue rules"
+        mpath = out_dir / "manifest.json"
+        if not mpath.exists():
+            for name in (CLASSIFIER_FILE, OLD_CLASSIFIER_FILE):
+                if (out_dir / name).exists():
+                    if name == OLD_CLASSIFIER_FILE:
+                        safe_model.refuse_pickle(out_dir / name, fix)
+                    raise ModelError(mpath, "is missing, so the model file cannot be checked", fix)
+            return None
+        try:
+            manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ModelError(mpath, f"is unreadable ({type(exc).__name__})", fix) from None
+        if not isinstance(manifest, dict):
+            raise ModelError(mpath, "is not a model manifest (a JSON object)", fix)
+        if not (out_dir / CLASSIFIER_FILE).exists() and (out_dir / OLD_CLASSIFIER_FILE).exists():
+            safe_model.refuse_pickle(out_dir / OLD_CLASSIFIER_FILE, fix)
+        path = safe_model.verify(out_dir, manifest, CLASSIFIER_FILE, fix)
+        clf = safe_model.load(path, CLASSIFIER_TRUSTED, fix)
+        if not isinstance(clf, EvidenceTypeClassifier) or not hasattr(clf, "model_") or not hasattr(clf, "vec_"):
+            raise ModelError(path, "does not hold a fitted evidence-type classifier", fix)
+        return clf

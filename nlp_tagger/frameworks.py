@@ -35,10 +35,13 @@ def builtin_ids() -> list[str]:
     return sorted(p.stem for p in FRAMEWORKS_DIR.glob("*.yaml"))
 
 
-def _extra_texts(raw: dict) -> tuple[str, ...]:
+def _extra_texts(raw: dict, path: Path | None = None) -> tuple[str, ...]:
     out: list[str] = []
     for key in EXTRA_LIST_KEYS:
-        for item in raw.get(key) or []:
+        items = raw.get(key) or []
+        if not isinstance(items, list):
+            raise FrameworkError(path, f"'{key}' of indicator {str(raw.get('id'))[:40]!r} must be a list", f"Write each entry as '- text' under '{key}:'", line=raw.get("__line__"))
+        for item in items:
             text = item.get("text") if isinstance(item, dict) else item
             if isinstance(text, str) and text.strip():
                 out.append(" ".join(text.split()))
@@ -95,7 +98,7 @@ def load_framework_file(path: str | Path) -> Framework:
                 title=" ".join(str(raw.get("title") or iid).split()),
                 text=" ".join(text.split()),
                 level=str(raw.get("level") or ""),
-                extra=_extra_texts(raw),
+                extra=_extra_texts(raw, path),
                 audience=str(raw.get("audience") or raw.get("stakeholder") or "").strip(),
             )
         )

@@ -103,9 +103,18 @@ function reviewLoop(){
     if(list&&!list.querySelector('[data-indicator="'+id+'"]')){var li=document.createElement('li');li.className='added';li.dataset.indicator=id;li.textContent='attached: '+id;list.appendChild(li);}
     refresh();
   }
-  document.querySelectorAll('button.attach').forEach(function(b){b.addEventListener('click',function(){
+  function wireAttach(b){b.addEventListener('click',function(){
     var sel=document.getElementById('add-'+b.dataset.passage);attach(b.dataset.passage,b.dataset.indicator||(sel&&sel.value));
     if(b.dataset.indicator){b.textContent='Attached to '+b.dataset.indicator;b.disabled=true;}
+  })}
+  document.querySelectorAll('button.attach').forEach(wireAttach);
+  // one list of indicators in a template, copied into a passage's card when asked: a long
+  // document's report stays small
+  document.querySelectorAll('button.pick').forEach(function(b){b.addEventListener('click',function(){
+    var i=b.dataset.passage,frag=document.getElementById('leaf-options').content.cloneNode(true);
+    var sel=frag.querySelector('select'),lab=frag.querySelector('label'),go=frag.querySelector('button');
+    sel.id='add-'+i;lab.htmlFor='add-'+i;go.dataset.passage=i;wireAttach(go);
+    b.parentNode.replaceChild(frag,b);sel.focus();
   })});
   document.getElementById('export').addEventListener('click',function(){
     var text=lines().join('\\n')+'\\n',out=document.getElementById('export-text');
@@ -160,7 +169,7 @@ def _leaf_options(cov: Coverage) -> str:
                    for l in fw.leaves if cov.by_id()[l.id].in_scope)
 
 
-def _passage_card(cov: Coverage, p, evs, pid: str, options: str) -> str:
+def _passage_card(cov: Coverage, p, evs, pid: str) -> str:
     fmt = cov.document.source_format
     kind = f" \u00b7 {evs[0].evidence_type}" if evs else ""
     out = [f"<article class='passage' id='p-{p.index}' aria-labelledby='ph-{p.index}'><h3 id='ph-{p.index}'>{html.escape(pid)} "
@@ -174,8 +183,7 @@ def _passage_card(cov: Coverage, p, evs, pid: str, options: str) -> str:
                    f"<button type='button' class='accept review' aria-pressed='false' aria-label='Accept {_attr(name)}'>Accept</button>"
                    f"<button type='button' class='reject review' aria-pressed='false' aria-label='Reject {_attr(name)}'>Reject</button></li>")
     out.append(f"</ul><ul class='claims' id='added-{p.index}' aria-label='Indicators attached by the reviewer'></ul>")
-    out.append(f"<div class='review'><label for='add-{p.index}'>Attach to an indicator the tool missed </label><select id='add-{p.index}'>{options}</select> "
-               f"<button type='button' class='attach' data-passage='{p.index}'>Attach</button></div></article>")
+    out.append(f"<div class='review'><button type='button' class='pick' data-passage='{p.index}'>Attach to an indicator the tool missed\u2026</button></div></article>")
     return "".join(out)
 
 
@@ -266,7 +274,8 @@ def render_html(cov: Coverage) -> str:
     parts.append("</section>")
 
     # review: each quoted passage once, with its claims; then every other passage, to attach
-    options = _leaf_options(cov)
+    parts.append(f"<template id='leaf-options'><label>Attach to an indicator the tool missed </label><select>{_leaf_options(cov)}</select> "
+                 "<button type='button' class='attach'>Attach</button></template>")
     parts.append("<section aria-labelledby='h-review'><h2 id='h-review'>Review the evidence</h2>"
                  "<div class='review-bar review'><p class='meta'>Accept or reject each claim, attach passages to indicators the tool missed, then export "
                  "the corrections as JSONL for <code>nlp-tagger train --gold FILE</code> (nothing leaves this page).</p>"
@@ -274,11 +283,11 @@ def render_html(cov: Coverage) -> str:
                  "<label for='export-text' class='sr-only'>Exported corrections</label><textarea id='export-text' rows='4' cols='80' readonly hidden></textarea></div>")
     quoted = quoted_passages(cov)
     for p, evs in quoted:
-        parts.append(_passage_card(cov, p, evs, pid[p.index], options))
+        parts.append(_passage_card(cov, p, evs, pid[p.index]))
     quoted_ids = {p.index for p, _ in quoted}
     rest = [p for p in cov.passages if p.index not in quoted_ids]
     parts.append(f"<details id='other-passages'><summary>Other passages ({len(rest)}): attach one to an indicator</summary>")
-    parts += [_passage_card(cov, p, [], f"Passage {p.index + 1}", options) for p in rest]
+    parts += [_passage_card(cov, p, [], f"Passage {p.index + 1}") for p in rest]
     parts.append("</details></section></main>")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{html.escape(title)}</title><style>{CSS}</style><script type='application/json' id='report-data'>{_review_data(cov)}</script></head>"

@@ -48,8 +48,16 @@ class GoldSet:
     def content_hash(self) -> str:
         h = hashlib.sha256()
         for g in self.passages:
-            h.update(json.dumps([g.doc_id, g.text, g.labels, g.evidence_type], ensure_ascii=False).encode())
+            h.update(json.dumps([g.doc_id, g.text, g.labels, g.evidence_type]).encode())  # ASCII: lone surrogates too
         return h.hexdigest()
+
+
+def _page(value, f: Path, n: int) -> int:
+    if value is None or value == "":
+        return 1
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value < 10**7 or value != int(value):
+        raise LabelError(f, f"'page' must be a page number, not {str(value)[:20]!r}", "Write e.g. \"page\": 3, or leave it out", line=n)
+    return int(value)
 
 
 def gold_files(path: str | Path) -> list[Path]:
@@ -106,7 +114,7 @@ def load_gold(path: str | Path, framework: Framework | None = None) -> GoldSet:
                     text=row["passage"],
                     labels=tuple(labels),
                     label_source=str(row.get("label_source") or ""),
-                    page=int(row.get("page") or 1),
+                    page=_page(row.get("page"), f, n),
                     section=str(row.get("section") or ""),
                     evidence_type=etype,
                     file=str(f),

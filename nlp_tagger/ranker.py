@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from . import __version__
+from . import __version__, safe_model
 from .baselines import BM25Baseline, TfidfBaseline
 from .errors import ModelError
 from .frameworks import ROOT
@@ -40,9 +40,21 @@ FEATURE_GROUPS = {
     "knn": ["knn_max", "knn_top3", "knn_vote", "knn_principle_vote"],
     "code": ["names_id"],
     "prior": ["log_prior"],
+    # what a passage is like, whatever it matches: real submissions restate the framework, describe
+    # surveys and committees; evidence names numbers, dates and what "we" did
+    "form": ["log_words", "numbers", "first_person", "framework_voice", "framework_ngrams", "framework_ngrams_max"],
 }
 ALL_GROUPS = tuple(FEATURE_GROUPS)
 KNN_K = 10
+RANKER_FILE = "ranker.skops"
+EXAMPLES_FILE = "examples.npz"
+OLD_RANKER_FILE = "ranker.joblib"  # the pickle format of earlier versions: never loaded
+# the only types (beyond skops' default-trusted scikit-learn, numpy and builtin ones) a ranker file
+# may hold; any other type refuses the file before anything is built
+RANKER_TRUSTED = (
+    "nlp_tagger.ranker.EvidenceRanker",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
 
 
 def model_dir(framework_id: str, models_dir: Path | None = None) -> Path:
@@ -139,6 +151,44 @@ def _names_id(ctx: MatchContext) -> np.ndarray:
     return out
 
 
+_NUMBER = re.compile(r"\b\d[\d,.]*%?|\b(?:19|20)\d\d\b")
+_WE = re.compile(r"\b(?:we|our|us)\b", re.I)
+# the framework's own voice: "Institutions should ...", "Managers of researchers must ..."
+_VOICE = re.compile(r"\b(?:institutions|employers|managers(?: of researchers)?|researchers|funders|organisations|leaders)\s+"
+                    r"(?:should|must|will|are (?:expected|required) to|need to|have a responsibility to)\b", re.I)
+_WORD = re.compile(r"[a-z]+")
+
+
+def _grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    w = _WORD.findall(text.lower())
+    return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+
+def _form(ctx: MatchContext) -> np.ndarray:
+    n, L = ctx.sim.shape
+    out = np.zeros((n, L, 6), dtype=np.float32)
+    if not n:
+        return out
+    leaf_grams = []
+    for leaf in ctx.leaves:
+        g: set = set()
+        for t in (leaf.text, *leaf.extra):
+            g |= _grams(t)
+        leaf_grams.append(g)
+    for i, p in enumerate(ctx.passages):
+        words = len(p.text.split())
+        out[i, :, 0] = np.log1p(words)
+        out[i, :, 1] = min(len(_NUMBER.findall(p.text)), 5)
+        out[i, :, 2] = min(len(_WE.findall(p.text)), 5)
+        out[i, :, 3] = bool(_VOICE.search(p.text))
+        pg = _grams(p.text)
+        if pg:
+            share = np.asarray([len(pg & g) / len(pg) for g in leaf_grams], dtype=np.float32)
+            out[i, :, 4] = share
+            out[i, :, 5] = share.max()
+    return out
+
+
 def pair_features(ctx: MatchContext, bank: ExampleBank, prior: np.ndarray, groups=ALL_GROUPS, exclude_same_doc: bool = False) -> np.ndarray:
     """(n_passages * n_leaves, n_features): one row per (passage, indicator) pair, row-major."""
     n, L = ctx.sim.shape
@@ -157,6 +207,8 @@ def pair_features(ctx: MatchContext, bank: ExampleBank, prior: np.ndarray, group
         parts.append(_names_id(ctx))
     if "prior" in groups:
         parts.append(np.broadcast_to(prior[None, :, None], (n, L, 1)))
+    if "form" in groups:
+        parts.append(_form(ctx))
     return np.concatenate(parts, axis=-1).reshape(n * L, -1).astype(np.float32)
 
 
@@ -268,36 +320,57 @@ class RankerScorer:
     # -- persistence -------------------------------------------------------------------------
 
     def save(self, out_dir: Path, manifest: dict) -> Path:
-        import joblib
-
+        """Save as skops (no pickle) beside examples.npz, and record both files' SHA-256 in the
+        manifest (updated in place)."""
         out_dir.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"estimator": self.estimator, "groups": self.groups, "thresholds": self.thresholds, "prior": self.prior}, out_dir / "ranker.joblib")
-        np.savez_compressed(out_dir / "examples.npz", emb=self.bank.emb.astype(np.float16), labels=self.bank.labels, doc_ids=self.bank.doc_ids)
+        blob = {"estimator": self.estimator, "groups": list(self.groups), "thresholds": dict(self.thresholds), "prior": np.asarray(self.prior)}
+        safe_model.dump(blob, out_dir / RANKER_FILE)
+        np.savez_compressed(out_dir / EXAMPLES_FILE, emb=self.bank.emb.astype(np.float16), labels=self.bank.labels, doc_ids=np.asarray(self.bank.doc_ids, dtype=str))
+        (out_dir / OLD_RANKER_FILE).unlink(missing_ok=True)  # a pickle from an older save is never left beside it
+        safe_model.record_files(manifest, out_dir, [RANKER_FILE, EXAMPLES_FILE])
         (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         return out_dir
 
     @classmethod
     def load(cls, framework: Framework, models_dir: Path | None = None) -> "RankerScorer":
-        import joblib
-
         d = model_dir(framework.id, models_dir)
         mpath = d / "manifest.json"
+        retrain = f"Retrain: `nlp-tagger train --framework {framework.id}`"
         if not mpath.exists():
             raise ModelError(d, "no trained model for this framework", f"Run `nlp-tagger train --framework {framework.id}`, or use --scorer similarity")
         try:
             manifest = json.loads(mpath.read_text(encoding="utf-8"))
-            blob = joblib.load(d / "ranker.joblib")
-            ex = np.load(d / "examples.npz", allow_pickle=False)
-        except Exception as exc:  # a damaged artifact is a user-fixable problem, not a crash
-            raise ModelError(d, f"model files are unreadable ({type(exc).__name__})", f"Retrain: `nlp-tagger train --framework {framework.id}`") from None
-        if manifest.get("framework_sha256") != framework.content_hash:
-            raise ModelError(d, f"model is stale: framework file {framework.path} changed since training", f"Retrain: `nlp-tagger train --framework {framework.id}`")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ModelError(mpath, f"is unreadable ({type(exc).__name__})", retrain) from None
+        if not isinstance(manifest, dict):
+            raise ModelError(mpath, "is not a model manifest (a JSON object)", retrain)
+        if not (d / RANKER_FILE).exists() and (d / OLD_RANKER_FILE).exists():
+            safe_model.refuse_pickle(d / OLD_RANKER_FILE, retrain)
+        if "framework_scoring_sha256" in manifest:
+            stale = manifest["framework_scoring_sha256"] != framework.scoring_hash
+        else:  # models saved before 0.2 pinned the whole file
+            stale = manifest.get("framework_sha256") != framework.content_hash
+        if stale:
+            raise ModelError(d, f"model is stale: the indicators in framework file {framework.path} changed since training", retrain)
         if manifest.get("leaves") != [l.id for l in framework.leaves]:
-            raise ModelError(d, "model was trained on other indicators", f"Retrain: `nlp-tagger train --framework {framework.id}`")
-        scorer = cls(framework, blob["groups"], blob["estimator"])
-        scorer.thresholds = blob["thresholds"]
-        scorer.prior = blob["prior"]
-        scorer.bank = ExampleBank(ex["emb"].astype(np.float32), ex["labels"], ex["doc_ids"])
+            raise ModelError(d, "model was trained on other indicators", retrain)
+        blob = safe_model.load(safe_model.verify(d, manifest, RANKER_FILE, retrain), RANKER_TRUSTED, retrain)
+        ex_path = safe_model.verify(d, manifest, EXAMPLES_FILE, retrain)
+        try:
+            with np.load(ex_path, allow_pickle=False) as ex:
+                bank = ExampleBank(ex["emb"].astype(np.float32), ex["labels"].astype(bool), ex["doc_ids"])
+            groups = tuple(blob["groups"])
+            estimator = blob["estimator"]
+            thresholds = {k: float(blob["thresholds"][k]) for k in ("strong", "weak")}
+            prior = np.asarray(blob["prior"], dtype=np.float32)
+        except Exception as exc:  # a damaged artifact is a user-fixable problem, not a crash
+            raise ModelError(d, f"model files are unreadable ({type(exc).__name__})", retrain) from None
+        if not isinstance(estimator, EvidenceRanker) or not set(groups) <= set(ALL_GROUPS):
+            raise ModelError(d / RANKER_FILE, "does not hold an evidence ranker", retrain)
+        scorer = cls(framework, groups, estimator)
+        scorer.thresholds = thresholds
+        scorer.prior = prior
+        scorer.bank = bank
         scorer.manifest = manifest
         return scorer
 
@@ -310,6 +383,7 @@ def build_manifest(framework: Framework, gold_hash: str, doc_ids: list[str], n_p
         "version": __version__,
         "framework": framework.id,
         "framework_sha256": framework.content_hash,
+        "framework_scoring_sha256": framework.scoring_hash,
         "leaves": [l.id for l in framework.leaves],
         "embedding_model": embedding_model,
         "training_data_sha256": gold_hash,

@@ -174,7 +174,7 @@ def to_markdown(cov: Coverage) -> str:
     outside = out_of_scope(cov)
     if outside:
         audiences = sorted({fw.audiences.get(c.indicator.audience, c.indicator.audience) for c in outside})
-        out += [f"## Out of scope ({len(outside)}): for {', '.join(audiences).lower()}", "",
+        out += [f"## Out of scope ({len(outside)}): for {_md(', '.join(audiences).lower())}", "",
                 "Not counted and not gaps: these ask for what another party does.", ""]
         out += [f"- **{_md(c.indicator.id)}** {_md(c.indicator.title)}" for c in outside]
         out.append("")

@@ -44,6 +44,10 @@ def test_reject_attach_export_train_and_the_passages_move(rendered, embedder, tm
     gap = next(c for c in cov.indicators if c.status == "none" and c.in_scope and c.nearest is not None
                and c.nearest.index != rejected.passage.index and not cov.framework.children(c.indicator.id))
     attached = gap.nearest
+    # and one passage the tool quoted nowhere, attached through the card's indicator picker
+    quoted = {e.passage.index for c in cov.indicators for e in c.evidence} | {attached.index}
+    picked = next(p for p in cov.passages if p.index not in quoted)
+    picked_for = next(l.id for l in cov.framework.leaves if by_id[l.id].in_scope and l.id != gap.indicator.id)
     html_path = tmp_path / "report.html"
     html_path.write_text(render_html(cov), encoding="utf-8")
 
@@ -56,7 +60,12 @@ def test_reject_attach_export_train_and_the_passages_move(rendered, embedder, tm
         assert page.locator("#export").is_disabled()
         page.locator(f"li[data-passage='{rejected.passage.index}'][data-indicator='{rejected.indicator_id}'] button.reject").click()
         page.locator(f"#gaps li[data-indicator='{gap.indicator.id}'] button.attach").click()
-        assert page.locator("#review-count").inner_text() == "2 passages reviewed"
+        page.locator("#other-passages summary").click()
+        page.locator(f"button.pick[data-passage='{picked.index}']").click()
+        page.select_option(f"#add-{picked.index}", picked_for)
+        page.locator(f"#p-{picked.index} button.attach").click()
+        assert page.locator(f"#added-{picked.index} li").inner_text() == f"attached: {picked_for}"
+        assert page.locator("#review-count").inner_text() == "3 passages reviewed"
         with page.expect_download() as dl:
             page.locator("#export").click()
         corrections = tmp_path / "corrections.jsonl"
@@ -70,7 +79,8 @@ def test_reject_attach_export_train_and_the_passages_move(rendered, embedder, tm
     # the export is labelled-corpus JSONL: it loads, and says what the reviewer decided
     gold = load_gold(corrections, cov.framework)
     rows = {g.text: g for g in gold.passages}
-    assert set(rows) == {rejected.passage.text, attached.text}
+    assert set(rows) == {rejected.passage.text, attached.text, picked.text}
+    assert rows[picked.text].labels == (picked_for,)
     assert rejected.indicator_id not in rows[rejected.passage.text].labels
     assert gap.indicator.id in rows[attached.text].labels
     assert {g.label_source for g in gold.passages} == {"review"} and {g.doc_id for g in gold.passages} == {cov.document.doc_id}
@@ -81,7 +91,7 @@ def test_reject_attach_export_train_and_the_passages_move(rendered, embedder, tm
     models = tmp_path / "models"
     result = CliRunner().invoke(app, ["train", "-f", FW, "--gold", str(corrections), "--models", str(models), "--quick"])
     assert result.exit_code == 0, result.output
-    assert "added 2 review correction(s) to the bundled corpus" in result.output
+    assert "added 3 review correction(s) to the bundled corpus" in result.output
 
     after_attached = _score(cov, attached.index, gap.indicator.id, models, embedder)
     after_rejected = _score(cov, rejected.passage.index, rejected.indicator_id, models, embedder)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from ..errors import InputError
@@ -26,6 +27,7 @@ def _page_breaks(element, rendered: bool) -> int:
 
 def read_docx(path: Path) -> Document:
     import docx  # python-docx
+    from lxml import etree
     from docx.oxml.ns import qn
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -33,7 +35,7 @@ def read_docx(path: Path) -> Document:
     content = path.read_bytes()
     try:
         d = docx.Document(io.BytesIO(content))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, zlib.error, etree.XMLSyntaxError) as exc:
         raise InputError(path, "is not a readable Word document (corrupt or not DOCX)", "Re-save it from Word as .docx") from exc
 
     builder = DocumentBuilder()
