@@ -21,6 +21,16 @@ def _fail(exc: NlpTaggerError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
+OCR_HELP = ("PDF pages without a usable text layer: auto (read the pages that are mostly images with little text by OCR), "
+            "never (refuse an image-only PDF; note image-heavy pages), always (read every page by OCR)")
+
+
+def _check_ocr_mode(ocr: str) -> None:
+    if ocr not in ("auto", "never", "always"):
+        typer.echo(f"error: --ocr {ocr!r}: use auto, never or always", err=True)
+        raise typer.Exit(2)
+
+
 @app.command()
 def check(
     submission: Path = typer.Argument(..., help="PDF, DOCX, TXT or Markdown file"),
@@ -33,6 +43,7 @@ def check(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table on the terminal"),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML report here"),
     annotate: Optional[Path] = typer.Option(None, "--annotate", help="Also write an annotated copy: a PDF with the evidence highlighted, or a DOCX with a Word comment on each evidence passage and a gap summary"),
+    ocr: str = typer.Option("auto", "--ocr", help=OCR_HELP),
 ) -> None:
     """Report, for every indicator, whether and where the submission evidences it."""
     from nlp_tagger import check as run_check
@@ -45,7 +56,8 @@ def check(
             from nlp_tagger.annotate import check_annotate_target
 
             check_annotate_target(submission, annotate)
-        cov = run_check(submission, framework, scorer=scorer, top_k=top_k, audience=audience, models_dir=models)
+        _check_ocr_mode(ocr)
+        cov = run_check(submission, framework, scorer=scorer, top_k=top_k, audience=audience, models_dir=models, ocr=ocr)
         if annotate is not None:
             from nlp_tagger.annotate import annotate as write_annotated
 
@@ -201,6 +213,7 @@ def batch(
     timeout: float = typer.Option(300.0, "--timeout", min=0, help="Per-document time limit in seconds (0: none)"),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Analyse again the documents that failed before"),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress bar"),
+    ocr: str = typer.Option("auto", "--ocr", help=OCR_HELP),
 ) -> None:
     """Analyse an archive into a database; re-running resumes and duplicates nothing.
 
@@ -215,6 +228,10 @@ def batch(
     if engine not in ("local", "ray"):
         typer.echo(f"error: unknown engine '{engine}'. Use local or ray", err=True)
         raise typer.Exit(2)
+    _check_ocr_mode(ocr)
+    import os
+
+    os.environ["NLP_TAGGER_OCR"] = ocr  # read by each worker (nlp_tagger/batch/worker.py), which inherits it
     try:
         s = run_batch(inputs, framework, db, workers, engine, address, scorer, timeout, retry_failed, progress=not no_progress)
     except NlpTaggerError as exc:
@@ -227,6 +244,8 @@ def batch(
     meanwhile = f", {s.skipped_concurrent} by another run meanwhile" if s.skipped_concurrent else ""
     typer.echo(f"run {s.run_id}: {s.n_ok} analysed, {s.n_failed} failed, {s.n_skipped} skipped (done before{meanwhile}), "
                f"{s.pages} pages in {s.seconds:.1f} s ({s.pages / max(s.seconds, 1e-9):.1f} pages/s) -> {db}")
+    if s.worker_restarts:
+        typer.echo(f"warning: a worker process died and was replaced ({s.worker_restarts}x); the documents it held were analysed again", err=True)
     for label, reason in s.input_errors:
         typer.echo(f"refused input: {label}: {reason}", err=True)
     for label, reason in s.failures:

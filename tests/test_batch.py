@@ -3,6 +3,7 @@ PostgreSQL giving the same rows as SQLite, and a local Ray cluster running the s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -104,8 +105,15 @@ def test_killed_run_resumes_with_exactly_one_result_per_document(archive, tmp_pa
     os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: parent and workers, no clean-up
     proc.wait()
     assert 1 <= written < 8
+    # the killed run's row is true already: running, its counts those of the documents it committed
+    (status, n_ok, n_failed, finished), = _sqlite_rows(db, "SELECT status, n_ok, n_failed, finished_at FROM runs")
+    committed = _sqlite_rows(db, "SELECT COUNT(*) FROM analyses WHERE run_id = 1")[0][0]
+    assert status == "running" and finished is None and n_ok + n_failed == committed >= written
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1  # two documents failed, as they should
+    assert f"marked run 1 interrupted (its process is gone): {n_ok} analysed, {n_failed} failed" in done.stdout
+    runs = _sqlite_rows(db, "SELECT id, status, n_ok + n_failed, finished_at IS NOT NULL FROM runs ORDER BY id")
+    assert runs == [(1, "interrupted", committed, 0), (2, "finished", 8 - committed, 1)]
     rows = _sqlite_rows(db, "SELECT d.content_sha256, COUNT(*) FROM analyses a JOIN documents d ON d.id = a.document_id GROUP BY d.content_sha256")
     assert len(rows) == 8 and all(n == 1 for _, n in rows)
     dup = _sqlite_rows(db, "SELECT analysis_id, indicator_id, COUNT(*) c FROM coverage GROUP BY analysis_id, indicator_id HAVING c > 1")
@@ -141,9 +149,9 @@ def _postgres_bin() -> Path | None:
     return found[-1].parent if found else None
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    """A real PostgreSQL server on a private socket, started for these tests and stopped after."""
+@contextlib.contextmanager
+def postgres_server(port: int):
+    """A real PostgreSQL server on a private socket, started here and stopped after; its URL."""
     import tempfile
 
     bindir = _postgres_bin()
@@ -160,13 +168,18 @@ def postgres():
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
     subprocess.run(as_user + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
-    port = 54329
     subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o", f"-p {port} -k {sock} -c listen_addresses=''", "start"], check=True, capture_output=True)
     try:
         yield f"postgresql://postgres@/postgres?host={sock}&port={port}"
     finally:
         subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with postgres_server(54329) as url:
+        yield url
 
 
 def _result_rows(db: str):

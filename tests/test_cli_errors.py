@@ -41,16 +41,21 @@ def _assert_clean_error(code, output, exc, *needles):
         (lambda p: bad_inputs.corrupt_pdf(p / "corrupt.pdf"), ["corrupt.pdf", "corrupt PDF", "Re-export"]),
         (lambda p: _file(p / "fake.pdf", b"hello"), ["fake.pdf", "is not a PDF"]),
         (lambda p: bad_inputs.encrypted_pdf(p / "locked.pdf"), ["locked.pdf", "encrypted", "unprotected copy"]),
-        (lambda p: bad_inputs.image_only_pdf(p / "scan.pdf"), ["scan.pdf", "no text layer", "OCR"]),
         (lambda p: bad_inputs.blank_pdf(p / "blank.pdf"), ["blank.pdf", "empty"]),
         (lambda p: _file(p / "empty.txt", b""), ["empty.txt", "empty"]),
         (lambda p: _file(p / "blank.md", b"\n\n   \n"), ["blank.md", "empty"]),
     ],
-    ids=["missing", "unsupported", "corrupt", "not-pdf", "encrypted", "image-only", "blank-pdf", "empty-txt", "blank-md"],
+    ids=["missing", "unsupported", "corrupt", "not-pdf", "encrypted", "blank-pdf", "empty-txt", "blank-md"],
 )
 def test_bad_submission(tmp_path, make, needles):
     path = make(tmp_path)
     _assert_clean_error(*_run("check", path, "-q"), *needles)
+
+
+def test_image_only_pdf_with_ocr_never(tmp_path):
+    """With OCR switched off, a scanned PDF is refused as before (tests/test_ocr.py reads it by OCR)."""
+    path = bad_inputs.image_only_pdf(tmp_path / "scan.pdf")
+    _assert_clean_error(*_run("check", path, "-q", "--ocr", "never"), "scan.pdf", "has no text layer (scanned images only)", "Run OCR first")
 
 
 def test_unknown_framework_id():
