@@ -24,11 +24,12 @@ from pathlib import Path
 
 from .errors import InputError, NlpTaggerError
 
-# An indicator counts as evidenced in a document when its status is not "none", as `summarise`
+# An indicator counts as evidenced in a document when its status is strong or weak, as `summarise`
 # (the `summary` table) counts it, so the page and the table printed with it agree. "planned"
-# (evidence that is only intentions) gets its own colour; a status this version does not know
-# (a newer tool, a hand-edited database) is shown as "other".
+# (evidence that is only intentions) gets its own colour; out-of-scope rows are not read; a
+# status this version does not know (a newer tool, a hand-edited database) is shown as "other".
 STATUSES = ("strong", "weak", "planned", "other", "none")  # stacking order
+EVIDENCED = ("strong", "weak")  # as `summary` counts: planned only is not yet evidence
 ALWAYS_SHOWN = ("strong", "weak", "none")
 STATUS_COLOUR = {"strong": "#1b6e3c", "weak": "#8a5a00", "planned": "#5b3c99", "other": "#595959", "none": "#a4262c"}  # as in the single-document report
 STATUS_LABEL = {"strong": "strong evidence", "weak": "weak evidence", "planned": "planned only", "other": "other status", "none": "no evidence"}
@@ -159,9 +160,9 @@ def framework_view(framework_id: str, data: dict) -> dict:
     for aid, items in per_doc.items():
         by_group: dict = defaultdict(list)
         for leaf, status in items:
-            by_group[root[leaf]].append(status != "none")
+            by_group[root[leaf]].append(status in EVIDENCED)
         doc_share[aid] = {
-            "all": sum(s != "none" for _, s in items) / len(items),
+            "all": sum(s in EVIDENCED for _, s in items) / len(items),
             **{s: sum(x == s for _, x in items) / len(items) for s in STATUSES},
             "groups": {g: sum(v) / len(v) for g, v in by_group.items()},
         }

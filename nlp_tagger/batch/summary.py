@@ -14,6 +14,9 @@ from ..report import csv_cell
 from . import db as D
 
 
+EVIDENCED = ("strong", "weak")  # "planned" (only intentions) is counted apart, as in every report
+
+
 def summarise(db: str, by: str = "indicator", framework: str | None = None) -> list[dict]:
     engine = D.connect(db, create=False)
     a, c, d = D.analyses, D.coverage, D.documents
@@ -36,7 +39,8 @@ def summarise(db: str, by: str = "indicator", framework: str | None = None) -> l
     n_failed = defaultdict(int)
     for f, status in failed:
         n_failed[f] += status != "ok"
-    leaves = [r for r in rows if r.indicator_id not in parents]
+    # out-of-scope indicators (a funder's duties in a university's report) are neither counted nor gaps
+    leaves = [r for r in rows if r.indicator_id not in parents and r.status != "out"]
     out: list[dict] = []
     if by == "indicator":
         groups: dict[tuple, list] = defaultdict(list)
@@ -44,8 +48,9 @@ def summarise(db: str, by: str = "indicator", framework: str | None = None) -> l
             groups[(r.framework_id, r.indicator_id)].append(r.status)
         for (f, ind), statuses in groups.items():
             n = len(statuses)
-            out.append({"framework": f, "indicator": ind, "documents": n, "evidenced": sum(s != "none" for s in statuses),
-                        "strong": sum(s == "strong" for s in statuses), "evidenced_share": round(sum(s != "none" for s in statuses) / n, 4)})
+            evidenced = sum(s in EVIDENCED for s in statuses)
+            out.append({"framework": f, "indicator": ind, "documents": n, "evidenced": evidenced, "strong": sum(s == "strong" for s in statuses),
+                        "planned_only": sum(s == "planned" for s in statuses), "evidenced_share": round(evidenced / n, 4)})
         out.sort(key=lambda r: (r["framework"], r["evidenced_share"], r["indicator"]))
         return out
     if by not in ("year", "institution"):
@@ -57,12 +62,15 @@ def summarise(db: str, by: str = "indicator", framework: str | None = None) -> l
         key_of[r.id] = (r.framework_id, getattr(r, by))
     groups2: dict[tuple, list[float]] = defaultdict(list)
     strong2: dict[tuple, list[float]] = defaultdict(list)
+    planned2: dict[tuple, list[float]] = defaultdict(list)
     for aid, statuses in per_analysis.items():
-        groups2[key_of[aid]].append(sum(s != "none" for s in statuses) / len(statuses))
+        groups2[key_of[aid]].append(sum(s in EVIDENCED for s in statuses) / len(statuses))
         strong2[key_of[aid]].append(sum(s == "strong" for s in statuses) / len(statuses))
+        planned2[key_of[aid]].append(sum(s == "planned" for s in statuses) / len(statuses))
     for (f, g), shares in sorted(groups2.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
         out.append({"framework": f, by: g, "documents": len(shares), "mean_evidenced_share": round(sum(shares) / len(shares), 4),
-                    "mean_strong_share": round(sum(strong2[(f, g)]) / len(shares), 4)})
+                    "mean_strong_share": round(sum(strong2[(f, g)]) / len(shares), 4),
+                    "mean_planned_only_share": round(sum(planned2[(f, g)]) / len(shares), 4)})
     return out
 
 
@@ -95,7 +103,7 @@ def archive_data(db: str, framework: str | None = None) -> dict:
     cov_q = (
         select(a.c.framework_id, a.c.id.label("analysis_id"), a.c.document_id, c.c.indicator_id, c.c.parent_id, c.c.status)
         .join(c, c.c.analysis_id == a.c.id)
-        .where(a.c.status == "ok")
+        .where(a.c.status == "ok", c.c.status != "out")
         .order_by(c.c.id)
     )
     ana_q = (

@@ -146,13 +146,16 @@ def _peak_mib() -> float:
         return 0.0
 
 
+OUT_OF_SCOPE = "out"  # coverage status of an indicator for an audience the document does not speak for
+
+
 def to_rows(cov) -> dict:
     doc = cov.document
     passages = cov.passages
     ev, cv = [], []
     leaves = {l.id for l in cov.framework.leaves}
     for c in cov.indicators:
-        cv.append({"indicator_id": c.indicator.id, "parent_id": c.indicator.parent, "status": c.status, "score": float(c.score), "n_evidence": len(c.evidence)})
+        cv.append({"indicator_id": c.indicator.id, "parent_id": c.indicator.parent, "status": c.status if c.in_scope else OUT_OF_SCOPE, "score": float(c.score), "n_evidence": len(c.evidence)})
         if c.indicator.id in leaves:
             for e in c.evidence:
                 ev.append({"indicator_id": c.indicator.id, "passage_idx": e.passage.index, "page": e.passage.page, "score": float(e.score), "status": e.status, "evidence_type": e.evidence_type})
