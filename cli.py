@@ -269,10 +269,12 @@ def summary(
     from nlp_tagger.batch.summary import summarise, write_table
 
     try:
-        if html_out is not None:
-            from nlp_tagger.dashboard import check_output, write_dashboard
+        from nlp_tagger.dashboard import check_output, write_dashboard
 
-            check_output(db, html_out, [csv_out, parquet_out])  # before any work
+        # before any work: no output may replace the database or another output
+        for option, out, others in (("--html", html_out, [csv_out, parquet_out]), ("--csv", csv_out, [parquet_out]), ("--parquet", parquet_out, [])):
+            if out is not None:
+                check_output(db, out, others, option)
         rows = summarise(db, by, framework)
         if csv_out:
             write_table(rows, csv_out, "csv")
@@ -282,11 +284,16 @@ def summary(
             write_dashboard(db, html_out, framework, [csv_out, parquet_out])
     except NlpTaggerError as exc:
         _fail(exc)
-    table = Table(title=f"{db}: coverage by {by}")
+    from rich.text import Text
+
+    from nlp_tagger.report import terminal_safe
+
+    # institution names come from folder names: shown as text, never as Rich markup or escapes
+    table = Table(title=Text(terminal_safe(f"{db}: coverage by {by}")))
     for col in (rows[0] if rows else {"framework": None}):
         table.add_column(col)
     for r in rows:
-        table.add_row(*[str(v) for v in r.values()])
+        table.add_row(*[Text(terminal_safe(str(v))) for v in r.values()])
     Console().print(table)
     if html_out is not None:
         typer.echo(f"wrote html: {html_out}")

@@ -454,7 +454,7 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output(db: str, out: Path, other_outputs: list[Path | None] = ()) -> None:
+def check_output(db: str, out: Path, other_outputs: list[Path | None] = (), option: str = "--html") -> None:
     """Refuse, before any work, an output path that cannot be written or would destroy an input:
     a missing folder, a folder, the SQLite database itself (or its -wal/-shm/-journal files), or
     another output of the same command."""
@@ -462,18 +462,18 @@ def check_output(db: str, out: Path, other_outputs: list[Path | None] = ()) -> N
 
     out = Path(out)
     if out.is_dir():
-        raise NlpTaggerError(out, "is a folder, not a file", "Give a file name, e.g. --html dashboard.html")
+        raise NlpTaggerError(out, "is a folder, not a file", f"Give {option} a file name")
     if not out.parent.is_dir():
-        raise NlpTaggerError(out, f"folder {out.parent} does not exist", "Create it first, or choose another --html path")
+        raise NlpTaggerError(out, f"folder {out.parent} does not exist", f"Create it first, or choose another {option} path")
     url = database_url(db)
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
         for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
             if _same(out, p):
-                raise InputError(out, "is the database this summary reads and would be overwritten", "Choose another --html path")
+                raise InputError(out, "is the database this summary reads and would be overwritten", f"Choose another {option} path")
     for other in other_outputs:
         if other is not None and _same(out, Path(other)):
-            raise NlpTaggerError(out, "is also another output of this command", "Give --html a file of its own")
+            raise NlpTaggerError(out, "is also another output of this command", f"Give {option} a file of its own")
 
 
 def _refuse_archive_inputs(out: Path, data: dict) -> None:

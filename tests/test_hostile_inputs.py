@@ -152,6 +152,21 @@ def test_database_paths_that_cannot_work_are_one_line_errors(tmp_path):
     assert not (tmp_path / "typo.sqlite").exists()  # reading never creates a database
 
 
+def test_summary_outputs_never_replace_the_database(tmp_path):
+    from nlp_tagger.batch import db as D
+
+    path = tmp_path / "results.sqlite"
+    D.connect(str(path), create=True).dispose()
+    before = path.read_bytes()
+    runner = CliRunner()
+    for option in ("--csv", "--parquet", "--html"):
+        result = runner.invoke(app, ["summary", "--db", str(path), option, str(path)])
+        assert result.exit_code == 2 and "is the database this summary reads" in result.output and f"another {option} path" in result.output, result.output
+    result = runner.invoke(app, ["summary", "--db", str(path), "--csv", str(tmp_path / "t.csv"), "--parquet", str(tmp_path / "t.csv")])
+    assert result.exit_code == 2 and "another output of this command" in result.output
+    assert path.read_bytes() == before
+
+
 def test_empty_indicator_list_is_named_as_such(tmp_path):
     from nlp_tagger import FrameworkError, load_framework
 
