@@ -198,12 +198,13 @@ def write_all(cov: Coverage, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-_CONTROL = __import__("re").compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# control characters (ANSI and OSC escapes start with one) and bidi overrides, which reorder what is shown
+_CONTROL = __import__("re").compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_safe(text: str) -> str:
-    """Document and framework text for the terminal: control characters (ANSI and OSC escapes
-    start with one) removed, so a submission cannot drive the user's terminal."""
+    """Document and framework text for the terminal: control characters and bidi overrides
+    removed, so a submission cannot drive the user's terminal or disguise what it shows."""
     return _CONTROL.sub("", text)
 
 
