@@ -35,10 +35,12 @@ def check(
     use_cache: bool = True,
     audience: list[str] | None = None,
     models_dir: Path | None = None,
+    ocr: str = "auto",
 ) -> Coverage:
     """Coverage of one submission against one framework. With `use_cache`, parsed documents and
     embeddings are reused from the embedder's cache folder on a re-run. `audience` names the
-    framework audiences in scope; None infers them from the document."""
+    framework audiences in scope; None infers them from the document. `ocr`: auto, never or
+    always, for PDF pages without a usable text layer (see `extract`)."""
     fw = framework if isinstance(framework, Framework) else load_framework(framework)
     scope = resolve_audience(fw, audience)
     if isinstance(scorer, str) or scorer is None:
@@ -50,10 +52,10 @@ def check(
     if trained_on and trained_on != embedder.cache_key:
         notes = notes + [f"The ranker was trained on {trained_on} embeddings but this run uses {embedder.cache_key}: scores may be slightly off."]
     cache_dir = embedder.cache.path.parent if (use_cache and embedder.cache) else None
-    doc = extract(path, cache_dir=cache_dir)
+    doc = extract(path, cache_dir=cache_dir, ocr=ocr)
     passages = segment(doc)
     ctx = build_context(passages, fw, embedder)
-    probs = _cached_scores(cache_dir, doc, fw, scorer_obj, embedder, lambda: scorer_obj.predict_proba(ctx))
+    probs = _cached_scores(cache_dir, doc, fw, scorer_obj, embedder, lambda: scorer_obj.predict_proba(ctx), variant="" if ocr == "auto" else f"ocr={ocr}")
     matches = to_matches(ctx, probs, min_score=scorer_obj.thresholds["weak"])
     types = evidence_types(ctx, evidence_passages(matches, scorer_obj.thresholds["weak"], top_k))
     notes = notes + doc.warnings + document_notes(doc, passages, fw)
@@ -85,7 +87,7 @@ def scorer_fingerprint(scorer) -> str:
     return json.dumps(parts, sort_keys=True, default=str)
 
 
-def _cached_scores(cache_dir, doc, fw: Framework, scorer, embedder: Embedder, compute):
+def _cached_scores(cache_dir, doc, fw: Framework, scorer, embedder: Embedder, compute, variant: str = ""):
     """Scores of a document already scored with the same framework file, model and embeddings
     are read back instead of recomputed: a warm re-run costs file reads only."""
     import hashlib
@@ -98,6 +100,7 @@ def _cached_scores(cache_dir, doc, fw: Framework, scorer, embedder: Embedder, co
     from .segment import SEGMENTER_VERSION
 
     parts = [doc.content_hash, EXTRACTOR_VERSION, SEGMENTER_VERSION, fw.content_hash, embedder.cache_key, scorer_fingerprint(scorer)]
+    parts += [variant] if variant else []  # another reading of the same file (--ocr never / always)
     key = hashlib.sha256("|".join(parts).encode()).hexdigest()
     path = Path(cache_dir) / "scores" / f"{key}.npy"
     if path.exists():

@@ -10,12 +10,14 @@ from ..types import Document
 SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
 
 
-EXTRACTOR_VERSION = "2"  # 2: block line numbers, lettered list items; bump when extraction output changes, so cached documents are not reused
+EXTRACTOR_VERSION = "3"  # 3: OCR of image pages, running-header filter; 2: block line numbers, lettered list items; bump when extraction output changes, so cached documents are not reused
 
 
-def extract(path: str | Path, password: str | None = None, cache_dir: Path | None = None) -> Document:
+def extract(path: str | Path, password: str | None = None, cache_dir: Path | None = None, ocr: str = "auto") -> Document:
     """Read a submission. With `cache_dir`, a file read before (same bytes) is loaded from the
-    cache instead of parsed again: a re-run over an archive or a redraft check costs no parsing."""
+    cache instead of parsed again: a re-run over an archive or a redraft check costs no parsing.
+    `ocr` (PDF only): auto reads pages that are mostly images with little text by OCR, never
+    reads none, always reads every page (see ingest/ocr.py)."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found", "Check the path")
@@ -31,13 +33,13 @@ def extract(path: str | Path, password: str | None = None, cache_dir: Path | Non
         import hashlib
 
         key = hashlib.sha256(path.read_bytes()).hexdigest()
-        cached = Path(cache_dir) / "documents" / f"{key}.v{EXTRACTOR_VERSION}.json"
+        cached = Path(cache_dir) / "documents" / f"{key}.v{EXTRACTOR_VERSION}{_ocr_variant(kind, ocr)}.json"
         if cached.exists():
             return _load_cached(cached, path)
     if kind == "pdf":
         from .pdf import read_pdf
 
-        doc = read_pdf(path, password=password)
+        doc = read_pdf(path, password=password, ocr=ocr)
     elif kind == "docx":
         from .docx import read_docx
 
@@ -51,6 +53,16 @@ def extract(path: str | Path, password: str | None = None, cache_dir: Path | Non
     if cached is not None:
         _save_cached(cached, doc)
     return doc
+
+
+def _ocr_variant(kind: str, ocr: str) -> str:
+    """Part of a PDF's cache key: what OCR could do to it (a PDF read while OCR was unavailable is
+    read again once it is)."""
+    if kind != "pdf" or ocr == "never":
+        return "" if kind != "pdf" else ".ocr-never"
+    from .ocr import unavailable_reason
+
+    return (f".ocr-{ocr}" if ocr != "auto" else "") + (".no-ocr" if unavailable_reason() else "")
 
 
 def _save_cached(target: Path, doc: Document) -> None:

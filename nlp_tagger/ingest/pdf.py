@@ -3,8 +3,10 @@
 PDFium (pypdfium2) reads text runs and ruled table grids fast; pdfplumber's table finder reads the
 pages whose rules PDFium's grid reader cannot turn into a table.
 
-Running headers and footers are found across pages (the same line, digits aside, in the top or
-bottom margin of many pages) and dropped, as are bare page numbers.
+Running headers and footers are found across pages (the same short line, digits aside, standing
+apart from the body in the top or bottom margin of at least half the pages) and dropped, as are bare
+page numbers there; the document's warnings say how many lines went. Body paragraphs are never
+dropped, however alike from page to page.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from ..types import Document
 from .common import BULLET_RE, DocumentBuilder, heading_level, join_lines, looks_like_heading
 
 MARGIN = 0.09  # share of page height treated as header/footer zone
+RUNNING_MAX_WORDS = 15  # a running header or footer line is short ...
+RUNNING_MAX_CHARS = 120
+RUNNING_MAX_BLOCK_LINES = 3  # ... and stands apart from the body in a block of at most this many lines
 PAGE_NUMBER_RE = re.compile(r"^(?:page\s*)?[-\u2013(]?\s*\d{1,4}\s*[-\u2013)]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
 
 
@@ -255,30 +260,90 @@ def _page_lines(page, words: list[dict] | None = None, rows: list[Line] | None =
     return [ln for _, ln in sorted(keyed, key=lambda kv: kv[0])]
 
 
-def _drop_running_lines(pages: list[tuple[list[Line], float]]) -> list[list[Line]]:
-    """Remove lines repeated in the margins of many pages, and bare page numbers there."""
+def _margin_candidates(lines: list[Line], height: float) -> list[Line]:
+    """Lines that could be a running header or footer: text lines lying wholly in the top or
+    bottom margin zone, short, and standing apart from the body: the block of lines they belong to
+    (lines of one font size with no paragraph gap between them) is itself short and inside the
+    same zone. The first or last line of a body paragraph that reaches into the zone belongs to a
+    block that leaves it, so it is never a candidate."""
+    text = [ln for ln in lines if ln.kind == "text"]
+
+    def zone(ln: Line) -> str:
+        if ln.bottom <= MARGIN * height:
+            return "top"
+        if ln.top >= (1 - MARGIN) * height:
+            return "bottom"
+        return ""
+
+    def short(ln: Line) -> bool:
+        return len(ln.text) <= RUNNING_MAX_CHARS and len(ln.text.split()) <= RUNNING_MAX_WORDS
+
+    def attached(a: Line, b: Line) -> bool:
+        gap = max(b.top - a.bottom, a.top - b.bottom)
+        return (a.x0 < b.x1 and b.x0 < a.x1 and abs(a.size - b.size) <= 0.5
+                and gap <= 0.6 * max(a.size, b.size, 1.0))
+
+    out = []
+    for ln in text:
+        z = zone(ln)
+        if not z or not short(ln):
+            continue
+        block, todo, ok = [ln], [ln], True
+        while todo and ok:
+            cur = todo.pop()
+            for other in text:
+                if other is cur or any(other is b for b in block) or not attached(cur, other):
+                    continue
+                if zone(other) != z or not short(other) or len(block) >= RUNNING_MAX_BLOCK_LINES:
+                    ok = False
+                    break
+                block.append(other)
+                todo.append(other)
+        if ok:
+            out.append(ln)
+    return out
+
+
+def _drop_running_lines(pages: list[tuple[list[Line], float]]) -> tuple[list[list[Line]], list[str]]:
+    """Remove running headers and footers, and bare page numbers, from the page margins.
+
+    A running header or footer is a short line standing apart in the top or bottom margin (see
+    `_margin_candidates`) whose text, digits aside, is a candidate on at least half the pages.
+    Body paragraphs are never dropped, however alike from page to page. Returns the pages and a
+    warning saying how many lines were dropped (none when nothing but page numbers was)."""
 
     def key(ln: Line) -> str:
         return re.sub(r"\d+", "#", ln.text.lower()).strip()
 
-    def in_margin(ln: Line, height: float) -> bool:
-        return ln.top < MARGIN * height or ln.bottom > (1 - MARGIN) * height
-
+    candidates = [_margin_candidates(lines, height) for lines, height in pages]
     counts = Counter()
-    for lines, height in pages:
-        counts.update({key(ln) for ln in lines if in_margin(ln, height)})
+    for cands in candidates:
+        counts.update({key(ln) for ln in cands})
     threshold = max(2, 0.5 * len(pages))
     out = []
-    for lines, height in pages:
-        kept = []
-        for ln in lines:
-            if in_margin(ln, height) and ln.kind == "text" and (
-                (len(pages) >= 2 and counts[key(ln)] >= threshold) or PAGE_NUMBER_RE.match(ln.text.strip())
-            ):
-                continue
-            kept.append(ln)
-        out.append(kept)
-    return out
+    running: list[Line] = []
+    n_numbers = 0
+    for (lines, _height), cands in zip(pages, candidates):
+        drop = set()
+        for ln in cands:
+            if len(pages) >= 2 and counts[key(ln)] >= threshold:
+                running.append(ln)
+                drop.add(id(ln))
+            elif PAGE_NUMBER_RE.match(ln.text.strip()):
+                n_numbers += 1
+                drop.add(id(ln))
+        out.append([ln for ln in lines if id(ln) not in drop])
+    warnings = []
+    if running:
+        common = Counter(key(ln) for ln in running).most_common(1)[0][0]
+        example = next(ln.text for ln in running if key(ln) == common)
+        example = example if len(example) <= 60 else example[:57] + "..."
+        numbers = f", and {n_numbers} bare page number{'s' * (n_numbers != 1)}" if n_numbers else ""
+        warnings.append(
+            f"{len(running)} line{'s' * (len(running) != 1)} repeated in the top or bottom margin of the pages "
+            f"{'were' if len(running) != 1 else 'was'} dropped as running headers or footers (such as \"{example}\"){numbers}"
+        )
+    return out, warnings
 
 
 def _body_size(pages: list[list[Line]]) -> float:
@@ -290,7 +355,19 @@ def _body_size(pages: list[list[Line]]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
-def read_pdf(path: Path, password: str | None = None) -> Document:
+def read_pdf(path: Path, password: str | None = None, ocr: str = "auto") -> Document:
+    """`ocr`: auto (pages that are mostly images with little text are read by OCR), never, or
+    always (every page); see ocr.py."""
+    from .ocr import PdfOcr
+
+    reader = PdfOcr(path, ocr)
+    try:
+        return _read_pdf(path, password, reader)
+    finally:
+        reader.close()
+
+
+def _read_pdf(path: Path, password: str | None, reader) -> Document:
     import pypdfium2 as pdfium
 
     content = path.read_bytes()
@@ -316,6 +393,7 @@ def read_pdf(path: Path, password: str | None = None) -> Document:
             else:
                 lines = _page_lines(page, *read)
             raw_pages.append((lines, float(page.get_height()), n_images))
+            reader.visit(i, page, lines, n_images)  # queues the page for OCR when it needs it
             page.close()
     except InputError:
         raise
@@ -328,15 +406,18 @@ def read_pdf(path: Path, password: str | None = None) -> Document:
 
     if not raw_pages:
         raise InputError(path, "has no pages", "Check the export produced a real document")
+    ocr_warnings = reader.finish(raw_pages)  # OCR'd pages' lines replace their text layer's
     if not any(lines for lines, _, _ in raw_pages):
         if any(n_images for _, _, n_images in raw_pages):
-            raise InputError(path, "has no text layer (scanned images only)", "Run OCR first (e.g. `ocrmypdf in.pdf out.pdf`) and pass the OCR'd PDF")
+            raise reader.no_text_error()
         raise InputError(path, "is empty: no text on any page", "Check you exported the right document")
 
-    pages = _drop_running_lines([(lines, height) for lines, height, _ in raw_pages])
+    pages, running_warnings = _drop_running_lines([(lines, height) for lines, height, _ in raw_pages])
     builder = DocumentBuilder()
     _emit(builder, pages, _body_size(pages))
-    return builder.build(path, "pdf", len(pages), content)
+    doc = builder.build(path, "pdf", len(pages), content)
+    doc.warnings.extend(ocr_warnings + running_warnings)
+    return doc
 
 
 GLYPH_BULLET_RE = re.compile(r"^\s*(?:[\u2022\u00b7\u25aa\u25cf\u2023\u25e6\uf0b7\uf0a7]|\(cid:\d+\))\s*")
@@ -355,29 +436,29 @@ def _emit(builder: DocumentBuilder, pages: list[list[Line]], body: float) -> Non
     heading_sizes = sorted({ln.size for lines in pages for ln in lines if ln.kind == "text" and ln.size >= body * 1.15}, reverse=True)
     para: list[str] = []
     para_breaks: list[tuple[int, int]] = []  # (offset in paragraph, page) where a new page begins
-    para_kind, para_page = "paragraph", 1
+    para_kind, para_page, para_line = "paragraph", 1, 0
     prev: Line | None = None
-    heading: tuple[Line, str, int] | None = None  # a heading may wrap over lines: hold it until it ends
+    heading: tuple[Line, str, int, int] | None = None  # a heading may wrap over lines: hold it until it ends
 
     def flush() -> None:
         nonlocal para_kind, heading
         if heading is not None:
-            ln, text, page_no = heading
+            ln, text, page_no, line_no = heading
             is_big = ln.size in heading_sizes
             level = heading_sizes.index(ln.size) + 1 if is_big else len(heading_sizes) + heading_level(text)
-            builder.add(text, page_no, "heading", level)
+            builder.add(text, page_no, "heading", level, line=line_no)
             heading = None
         if para:
-            builder.add(join_lines(para), para_page, para_kind, page_breaks=para_breaks)
+            builder.add(join_lines(para), para_page, para_kind, page_breaks=para_breaks, line=para_line)
             para.clear()
             para_breaks.clear()
         para_kind = "paragraph"
 
     for page_no, lines in enumerate(pages, start=1):
-        for ln in lines:
+        for line_no, ln in enumerate(lines, start=1):
             if ln.kind == "table_row":
                 flush()
-                builder.add(ln.text, page_no, "table_row")
+                builder.add(ln.text, page_no, "table_row", line=line_no)
                 prev = None
                 continue
             text = CID_RE.sub("", GLYPH_BULLET_RE.sub("\u2022 ", ln.text)).strip()
@@ -386,10 +467,10 @@ def _emit(builder: DocumentBuilder, pages: list[list[Line]], body: float) -> Non
             is_big = ln.size >= body * 1.15
             if (is_big or (ln.bold and looks_like_heading(text))) and len(text.split()) <= 16:
                 if heading is not None and heading[0].size == ln.size and heading[2] == page_no and 0 <= ln.top - heading[0].bottom < ln.size:
-                    heading = (ln, heading[1] + " " + text, page_no)
+                    heading = (ln, heading[1] + " " + text, page_no, heading[3])
                 else:
                     flush()
-                    heading = (ln, text, page_no)
+                    heading = (ln, text, page_no, line_no)
                 prev = ln
                 continue
             open_para = bool(para) and not para[-1].rstrip().endswith(ENDS_SENTENCE)
@@ -409,7 +490,7 @@ def _emit(builder: DocumentBuilder, pages: list[list[Line]], body: float) -> Non
                 para_kind = "list_item"
                 text = BULLET_RE.sub("", text, count=1)
             if not para:
-                para_page = page_no
+                para_page, para_line = page_no, line_no
             elif page_no != (para_breaks[-1][1] if para_breaks else para_page):
                 para_breaks.append((len(join_lines(para)) + 1, page_no))
             para.append(text)
