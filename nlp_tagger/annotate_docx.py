@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .coverage import gap_indicators, out_of_scope, quoted_passages
 from .errors import InputError
+from .ingest.docx import row_text
 from .types import Coverage, Evidence
 
 AUTHOR = "nlp-tagger"
@@ -66,13 +67,8 @@ def _units(d) -> list[_Unit]:
                 units.append(_Unit("paragraph", child, text))
         elif child.tag == qn("w:tbl"):
             for row in Table(child, d).rows:
-                cells: list[str] = []
-                for cell in row.cells:
-                    t = " ".join(cell.text.split())
-                    if t and (not cells or cells[-1] != t):  # merged cells repeat their text
-                        cells.append(t)
-                if cells:
-                    units.append(_Unit("table_row", row._tr, " | ".join(cells)))
+                if text := row_text(row):  # exactly as the reader made the block
+                    units.append(_Unit("table_row", row._tr, text))
     return units
 
 

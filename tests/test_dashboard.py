@@ -318,30 +318,10 @@ def test_database_url_password_is_not_shown():
 @pytest.fixture(scope="module")
 def postgres():
     """A real PostgreSQL server on a private socket, for these tests only."""
-    import subprocess
-    import tempfile
+    from .test_batch import postgres_server
 
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
-        if REQUIRE_SERVICES:
-            pytest.fail("PostgreSQL is not installed (.ci/run installs it)")
-        pytest.skip("PostgreSQL is not installed here; .ci/run installs it")
-    bindir = found[-1].parent
-    base = Path(tempfile.mkdtemp(prefix="nlp-tagger-dash-pg-"))  # the postgres user cannot enter pytest's folders
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    as_user = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
-    if as_user:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-    subprocess.run(as_user + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
-    port = 54331
-    subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o", f"-p {port} -k {sock} -c listen_addresses=''", "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql://postgres@/postgres?host={sock}&port={port}"
-    finally:
-        subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    with postgres_server(54331) as url:
+        yield url
 
 
 def test_dashboard_from_postgresql_matches_sqlite(archive_db, postgres, tmp_path):

@@ -28,7 +28,6 @@ import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st

@@ -67,9 +67,10 @@ def test_document_text_is_never_terminal_markup_or_escapes(tmp_path, embedder):
     text = out.getvalue()
     assert "[/bold]" in text and "[red]now[/red]" in text  # shown as written, not taken as markup
     assert "\x1b]8" not in text and "\x1b[31mred" not in text  # the document's escapes are gone
-    best = cov.by_id()["W1' onfocus='alert(2)"].evidence[0]  # the counselling passage evidences W1
+    w1 = cov.by_id()["W1' onfocus='alert(2)"]
+    assert w1.evidence  # the counselling passage evidences W1
     row = next(line for line in text.splitlines() if "W1' onfocus" in line)
-    assert cov.by_id()["W1' onfocus='alert(2)"].maturity in row  # printed in its row, not swallowed as markup
+    assert w1.maturity in row  # printed in its row, not swallowed as markup
 
 
 def test_reports_never_overwrite_the_submission(tmp_path):

@@ -25,6 +25,16 @@ def _page_breaks(element, rendered: bool) -> int:
     return sum(1 for el in element.iter(f"{W}br") if el.get(f"{W}type") == "page")
 
 
+def row_text(row) -> str:
+    """A table row as one block's text: its cells joined by ' | ', a merged cell once."""
+    cells: list[str] = []
+    for cell in row.cells:
+        t = " ".join(cell.text.split())
+        if t and (not cells or cells[-1] != t):  # merged cells repeat their text
+            cells.append(t)
+    return " | ".join(cells)
+
+
 def read_docx(path: Path) -> Document:
     import docx  # python-docx
     from lxml import etree
@@ -60,15 +70,9 @@ def read_docx(path: Path) -> Document:
                     builder.add(join_lines(text.split("\n")), page, "paragraph")
             page += breaks
         elif child.tag == qn("w:tbl"):
-            table = Table(child, d)
-            for row in table.rows:
-                cells: list[str] = []
-                for cell in row.cells:
-                    t = " ".join(cell.text.split())
-                    if t and (not cells or cells[-1] != t):  # merged cells repeat their text
-                        cells.append(t)
-                if cells:
-                    builder.add(" | ".join(cells), page, "table_row")
+            for row in Table(child, d).rows:
+                if text := row_text(row):
+                    builder.add(text, page, "table_row")
             page += _page_breaks(child, rendered)
     return builder.build(path, "docx", page, content)
 
