@@ -125,12 +125,7 @@ class EvidenceTypeClassifier:
                         safe_model.refuse_pickle(out_dir / name, fix)
                     raise ModelError(mpath, "is missing, so the model file cannot be checked", fix)
             return None
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise ModelError(mpath, f"is unreadable ({type(exc).__name__})", fix) from None
-        if not isinstance(manifest, dict):
-            raise ModelError(mpath, "is not a model manifest (a JSON object)", fix)
+        manifest = safe_model.read_manifest(mpath, fix)
         if not (out_dir / CLASSIFIER_FILE).exists() and (out_dir / OLD_CLASSIFIER_FILE).exists():
             safe_model.refuse_pickle(out_dir / OLD_CLASSIFIER_FILE, fix)
         path = safe_model.verify(out_dir, manifest, CLASSIFIER_FILE, fix)

@@ -164,9 +164,9 @@ def _review_data(cov: Coverage) -> str:
 
 
 def _leaf_options(cov: Coverage) -> str:
-    fw = cov.framework
+    by_id = cov.by_id()
     return "".join(f"<option value='{_attr(l.id)}'>{html.escape(l.id)} {html.escape(l.title)}</option>"
-                   for l in fw.leaves if cov.by_id()[l.id].in_scope)
+                   for l in cov.framework.leaves if by_id[l.id].in_scope)
 
 
 def _passage_card(cov: Coverage, p, evs, pid: str) -> str:

@@ -338,12 +338,7 @@ class RankerScorer:
         retrain = f"Retrain: `nlp-tagger train --framework {framework.id}`"
         if not mpath.exists():
             raise ModelError(d, "no trained model for this framework", f"Run `nlp-tagger train --framework {framework.id}`, or use --scorer similarity")
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise ModelError(mpath, f"is unreadable ({type(exc).__name__})", retrain) from None
-        if not isinstance(manifest, dict):
-            raise ModelError(mpath, "is not a model manifest (a JSON object)", retrain)
+        manifest = safe_model.read_manifest(mpath, retrain)
         if not (d / RANKER_FILE).exists() and (d / OLD_RANKER_FILE).exists():
             safe_model.refuse_pickle(d / OLD_RANKER_FILE, retrain)
         if "framework_scoring_sha256" in manifest:

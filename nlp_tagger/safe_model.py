@@ -51,6 +51,19 @@ def record_files(manifest: dict, folder: Path, names: Iterable[str]) -> dict:
     return manifest
 
 
+def read_manifest(path: Path, fix: str) -> dict:
+    """A model folder's manifest.json as a dict, or a one-line error naming it."""
+    import json
+
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelError(path, f"is unreadable ({type(exc).__name__})", fix) from None
+    if not isinstance(manifest, dict):
+        raise ModelError(path, "is not a model manifest (a JSON object)", fix)
+    return manifest
+
+
 def verify(folder: Path, manifest: dict, name: str, fix: str) -> Path:
     """The path of model file `name` once it is present and matches the manifest's SHA-256."""
     path = folder / name
