@@ -151,13 +151,16 @@ def evaluate(
     folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds, grouped by document"),
     train_gold: Optional[Path] = typer.Option(None, "--train-gold", help="Fit learned parts on these labels (other documents) instead of out of fold"),
     compare_encoders: bool = typer.Option(False, "--compare-encoders", help="Also run the ranker and embedding baseline on the frozen base encoder"),
+    documents: Optional[Path] = typer.Option(None, "--documents", help="Folder of the labelled documents (DOC_ID.md/.txt/.docx/.pdf): also check each whole document, in every format, and score the statuses"),
+    formats: str = typer.Option("md,txt,docx,pdf", "--formats", help="With --documents: the formats each document is rendered to and checked as"),
 ) -> None:
     """Score labelled passages with the chosen scorer and the baselines, in one run."""
     from nlp_tagger.commands import run_evaluate
 
     try:
         run_evaluate(gold, framework, scorer, as_json, results, folds, command=" ".join(["nlp-tagger", *sys.argv[1:]]),
-                     train_path=train_gold, compare_encoders=compare_encoders)
+                     train_path=train_gold, compare_encoders=compare_encoders, documents=documents,
+                     formats=tuple(f.strip() for f in formats.split(",") if f.strip()))
     except NlpTaggerError as exc:
         _fail(exc)
 

@@ -76,12 +76,15 @@ def training_gold_for(fw, gold, train_path: Path | None):
 
 
 def run_evaluate(gold_path: Path, framework_id: str, scorer: str, as_json: bool, results: Path | None, folds: int, command: str,
-                 train_path: Path | None = None, compare_encoders: bool = False) -> dict:
+                 train_path: Path | None = None, compare_encoders: bool = False, documents: Path | None = None,
+                 formats: tuple[str, ...] | None = None) -> dict:
     from rich.console import Console
     from rich.table import Table
 
     fw = load_framework(framework_id)
     gold = load_gold(gold_path, fw)
+    if documents is not None:  # a wrong folder or format is said before minutes of evaluation, not after
+        check_status_inputs(gold, documents, formats)
     train, note = training_gold_for(fw, gold, train_path)
     scorers, default = evaluation_scorers(fw, scorer, gold.doc_ids, compare_encoders)
     result = evaluate(gold, fw, scorers, default=default, n_folds=folds, train=train)
@@ -92,6 +95,8 @@ def run_evaluate(gold_path: Path, framework_id: str, scorer: str, as_json: bool,
         from .embed import Embedder
 
         result["evidence_type"] = evaluate_types(texts, types, docs, Embedder(), folds)
+    if documents is not None:
+        result["statuses"] = run_status_evaluation(gold, fw, documents, scorer, formats)
     if results is not None:
         results.parent.mkdir(parents=True, exist_ok=True)
         results.write_text(to_markdown(result, command), encoding="utf-8")
@@ -117,7 +122,45 @@ def run_evaluate(gold_path: Path, framework_id: str, scorer: str, as_json: bool,
         console.print("weakest indicators: " + ", ".join(f"{r['id']} F1 {r['f1']:.2f} (n={r['support']})" for r in worst))
     if d["confusions"]:
         console.print("top confusions (gold -> predicted): " + ", ".join(f"{a}->{b} x{n}" for a, b, n in d["confusions"][:6]))
+    if "statuses" in result:
+        from .status_eval import STATUS_KEYS
+
+        st = result["statuses"]
+        t2 = Table(title=f"statuses on {st['documents']} whole documents, as {', '.join(st['formats'])}")
+        t2.add_column("status metric")
+        for f in st["formats"]:
+            t2.add_column(f, justify="right")
+        for key in STATUS_KEYS:
+            t2.add_row(key, *[fmt(v) if isinstance(v, float) or v is None else str(v) for v in (st["by_format"][f][key] for f in st["formats"])])
+        console.print(t2)
+        console.print(f"statuses identical across formats: {fmt(st['format_agreement'])} of {st['format_pairs']} (document, obligation) pairs")
     if "evidence_type" in result:
         et = result["evidence_type"]
         console.print(f"evidence type ({et['n_passages']} passages, out of fold): classifier macro F1 {et['classifier']['macro_f1']:.3f}, rules alone {et['rules']['macro_f1']:.3f}")
     return result
+
+
+def run_status_evaluation(gold, fw, documents: Path, scorer: str, formats: tuple[str, ...] | None) -> dict:
+    """Statuses `check` gives the labelled documents, in every format, scored against the gold.
+    The scorer is the one `check` would use, so only a ranker that never saw these documents
+    is measured."""
+    from .errors import LabelError
+    from .pipeline import get_scorer
+    from .status_eval import FORMATS, evaluate_statuses
+
+    scorer_obj, _ = get_scorer(fw, None if scorer == "auto" else scorer)
+    seen = set(getattr(scorer_obj, "manifest", {}).get("training_documents", ()))
+    if seen & set(gold.doc_ids):
+        raise LabelError(documents, f"holds documents the {scorer_obj.name} was trained on ({sorted(seen & set(gold.doc_ids))[0]}, ...)",
+                         "Measure statuses on documents outside the training set (corpora/dev, corpora/check)")
+    return evaluate_statuses(gold, fw, documents, scorer_obj, formats=tuple(formats or FORMATS))
+
+
+def check_status_inputs(gold, documents: Path, formats: tuple[str, ...] | None) -> None:
+    from .errors import LabelError
+    from .status_eval import FORMATS, document_sources
+
+    document_sources(documents, gold)
+    unknown = [f for f in formats or () if f not in FORMATS]
+    if unknown:
+        raise LabelError(documents, f"unknown format {unknown[0]!r}", f"Use --formats with some of: {', '.join(FORMATS)}")

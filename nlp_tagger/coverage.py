@@ -41,28 +41,44 @@ def maturity_of(evidence: list[Evidence]) -> Maturity | None:
     return next((m for m in MATURITY_ORDER if m in kinds), None)
 
 
+ACHIEVED_TYPES = ("outcome", "action")
+
+
+def quote_order(evidence: list[Evidence]) -> list[Evidence]:
+    """The submitter's own outcomes and actions first, then plans and statements, each by score:
+    an assessor asks what was done before what is meant."""
+    return sorted(evidence, key=lambda e: (e.evidence_type not in ACHIEVED_TYPES, -e.score))
+
+
 def in_scope(framework: Framework, indicator_id: str, scope: tuple[str, ...]) -> bool:
     audience = framework.get(indicator_id).audience
     return not scope or not audience or audience in scope
 
 
 _FUNDER_CUES = re.compile(
-    r"\b(?:as a (?:research )?funder|we (?:fund|funded)|our (?:funding|grants?|awards?|award holders|grant holders)|"
-    r"grant[- ]holders?|funded researchers|funding (?:body|bodies|agency|council)|research council)\b", re.I)
+    r"\b(?:as a (?:research )?funder|we (?:fund|funded|award)|our (?:funding|grants?|awards?|award holders|grant holders|grant conditions|"
+    r"terms and conditions|funded researchers|fellows)|grant[- ]?holders?|award[- ]holders?|funded researchers|funding (?:body|bodies|agency|council|landscape|policy)|"
+    r"research councils?|grant (?:conditions|applications?|terms|funding)|(?:lead )?applicants?|host (?:organisations?|institutions?)|"
+    r"research organisations (?:we fund|must|should|that we fund)|[a-z]+-funded (?:activities|research|researchers)|(?:funder|funders') action plan)\b", re.I)
 _INSTITUTION_CUES = re.compile(
-    r"\b(?:university|universities|institution|college|institute|school of|faculty|our (?:staff|researchers|research staff|postdocs))\b", re.I)
+    r"\b(?:university|universities|institution|college|institute|school of|faculty|our (?:staff|researchers|research staff|postdocs)|"
+    r"research staff association|cedars|hr excellence)\b", re.I)
 
 
 def infer_scope(framework: Framework, text: str) -> tuple[tuple[str, ...], str]:
-    """The audiences a document speaks for, and why. A funder's report is scoped to funders'
-    obligations; anything else to the framework's default (for the Concordat: institutions,
-    managers and researchers, which is what a university's HREiR report answers for)."""
+    """The audiences a document speaks for, and why, with how sure the reading is. A funder's own
+    document (its grant conditions, policies for grant holders, its Concordat action plan) is
+    scoped to funders' obligations; anything else to the framework's default (for the Concordat:
+    institutions, managers and researchers, which is what a university's HREiR report answers for)."""
     if not framework.audiences:
         return (), ""
     funder, inst = len(_FUNDER_CUES.findall(text)), len(_INSTITUTION_CUES.findall(text))
-    if "funders" in framework.audiences and funder >= 3 and funder > inst / 2:
-        return ("funders",), f"inferred: the document reads as a funder's report ({funder} funder phrases)"
-    return framework.default_audiences, "inferred: the document reads as an organisation's own report"
+    counts = f"{funder} funder phrases, {inst} institutional"
+    if "funders" in framework.audiences and funder >= 2 and funder > inst:
+        sure = "sure" if funder >= 5 and funder >= 2 * inst else "not sure"
+        return ("funders",), f"inferred: the document reads as a funder's own ({counts}; {sure}: pass --audience to change it)"
+    sure = "sure" if funder <= max(inst / 2, 1) else "not sure"
+    return framework.default_audiences, f"inferred: the document reads as an organisation's own report ({counts}; {sure})"
 
 
 def build_coverage(
@@ -100,9 +116,12 @@ def build_coverage(
         ms = sorted(per_leaf.get(leaf.id, []), key=lambda m: -m.score)
         best = ms[0].score if ms else 0.0
         strength = status_for(best, thresholds)
-        evidence = [evidence_of(m) for m in ms if status_for(m.score, thresholds) != "none"][:top_k]
-        maturity = maturity_of(evidence)
+        # maturity from every passage above `weak`, not only the quoted ones: an achievement that
+        # scores below three "aims to" sentences still makes the indicator achieved, not planned
+        found = [evidence_of(m) for m in ms if status_for(m.score, thresholds) != "none"]
+        maturity = maturity_of(found)
         status: Status = "planned" if maturity == "plans" else strength
+        evidence = quote_order(found)[:top_k]
         result[leaf.id] = IndicatorCoverage(leaf, status, best, evidence, ms[0].passage if ms else None,
                                             maturity=maturity, strength=strength, in_scope=in_scope(framework, leaf.id, scope))
 

@@ -232,6 +232,8 @@ def summary_json(result: dict) -> str:
     slim = dict(result)
     slim["scorers"] = {n: {k: (None if v is None else round(v, 4)) for k, v in r.items() if k in HEADLINE or k in EXTRA} for n, r in result["scorers"].items()}
     slim["details"] = {n: {"per_indicator": r["per_indicator"], "confusions": r["confusions"]} for n, r in result["scorers"].items()}
+    if "statuses" in result:
+        slim["statuses"] = result["statuses"]
     return json.dumps(slim, indent=2)
 
 
@@ -268,6 +270,10 @@ def to_markdown(result: dict, command: str) -> str:
         out.append(f"| {row['id']} | {row['support']} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} |")
     out += ["", f"## Most frequent top-1 confusions ({d})", "", "| gold | predicted | passages |", "|---|---|---|"]
     out += [f"| {a} | {b} | {n} |" for a, b, n in result["scorers"][d]["confusions"]]
+    if "statuses" in result:
+        from .status_eval import status_markdown
+
+        out += status_markdown(result["statuses"])
     if "evidence_type" in result:
         out += _types_markdown(result["evidence_type"])
     return "\n".join(out) + "\n"

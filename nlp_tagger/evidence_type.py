@@ -43,6 +43,45 @@ OLD_CLASSIFIER_FILE = "classifier.joblib"  # the pickle format of earlier versio
 CLASSIFIER_TRUSTED = ("nlp_tagger.evidence_type.EvidenceTypeClassifier",)
 
 
+# a progress cell or sentence that reports something done: a green RAG mark, a completion word, or
+# a past-tense verb with its year ("Added 2025", "introduced in 2022")
+_DONE = re.compile(
+    r"\((?:g|green|complete[d]?)\)|\b(?:complete[d]?|done|achieved|in place|now (?:runs?|in use|standard))\b|"
+    r"\b(?:added|launched|introduced|established|appointed|adopted|ran|held|rolled out|piloted|awarded|agreed|approved|published|"
+    r"created|set up|delivered|extended|funded|trained|signed)\b[^.;|]{0,40}?\b(?:in |since |from )?(?:19|20)\d\d\b|"
+    r"\b(?:in|since|from) (?:19|20)\d\d\b[^.;|]{0,40}?\b(?:added|launched|introduced|established|appointed|adopted|ran|held|rolled out|"
+    r"piloted|awarded|agreed|approved|published|created|set up|delivered|extended|funded)\b", re.I)
+_NOT_DONE = re.compile(r"\((?:a|r|amber|red)\)|\b(?:not (?:yet )?(?:started|complete[d]?|done)|on hold|delayed|in progress|ongoing|tbc|to be)\b", re.I)
+
+
+def reported_done(text: str) -> EvidenceType | None:
+    """What a passage reports as already done, whatever else it plans: an action-plan row's
+    progress cell (its last), or a sentence with no future modality that says what was done.
+    An outcome when it counts something, else an action; None when nothing is reported done."""
+    cells = [c.strip() for c in text.split(" | ")]
+    if len(cells) > 2:
+        last = cells[-1]
+        if _DONE.search(last) and not _NOT_DONE.search(last):
+            return "outcome" if NUMBER_RE.search(re.sub(r"\b(?:19|20)\d\d\b", "", last)) else "action"
+        return None
+    if PLAN_RE.search(text):
+        return None
+    if OUTCOME_RE.search(text):
+        return "outcome"
+    if ACTION_RE.search(text) or _DONE.search(text):
+        return "action"
+    return None
+
+
+def settle(text: str, predicted: EvidenceType) -> EvidenceType:
+    """A plan (or an action-plan row read as a statement) that reports something done is an action or outcome: "We introduced
+    X in 2022" is not a plan, and an action-plan row whose progress cell says it is done is
+    achieved, however future its timescale column."""
+    if predicted == "plan" or (predicted == "statement" and text.count(" | ") >= 2):
+        return reported_done(text) or predicted
+    return predicted
+
+
 def _cues(text: str):
     return PLAN_RE.search(text), OUTCOME_RE.search(text), ACTION_RE.search(text)
 
@@ -59,7 +98,7 @@ def _rule(plan, outcome, action) -> EvidenceType:
 
 def classify(text: str) -> EvidenceType:
     """The cue rules: a figure with a change verb is an outcome; future modality a plan."""
-    return _rule(*_cues(text))
+    return settle(text, _rule(*_cues(text)))
 
 
 def cue_features(texts: list[str]) -> np.ndarray:
@@ -96,7 +135,7 @@ class EvidenceTypeClassifier:
     def predict(self, texts: list[str], emb: np.ndarray) -> list[str]:
         if not texts:
             return []
-        return list(self.model_.predict(self._features(texts, emb)))
+        return [settle(t, p) for t, p in zip(texts, self.model_.predict(self._features(texts, emb)))]
 
     def save(self, out_dir: Path, manifest: dict) -> None:
         """Save as skops (no pickle) and record the file's SHA-256 in the manifest (in place)."""

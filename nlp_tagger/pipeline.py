@@ -11,6 +11,7 @@ from .embed import Embedder
 from .frameworks import load_framework
 from .ingest import extract
 from .match import build_context, to_matches
+from .nonevidence import gate
 from .scoring import Scorer
 from .segment import segment
 from .types import Coverage, Framework
@@ -56,8 +57,9 @@ def check(
     passages = segment(doc)
     ctx = build_context(passages, fw, embedder)
     probs = _cached_scores(cache_dir, doc, fw, scorer_obj, embedder, lambda: scorer_obj.predict_proba(ctx), variant="" if ocr == "auto" else f"ocr={ocr}")
+    probs = gate(ctx, probs)  # whatever the scorer: navigation, links and restatements are never evidence
     matches = to_matches(ctx, probs, min_score=scorer_obj.thresholds["weak"])
-    types = evidence_types(ctx, evidence_passages(matches, scorer_obj.thresholds["weak"], top_k))
+    types = evidence_types(ctx, evidence_passages(matches, scorer_obj.thresholds["weak"]))
     notes = notes + doc.warnings + document_notes(doc, passages, fw)
     return build_coverage(doc, fw, matches, len(passages), scorer_obj.name, scorer_obj.thresholds, top_k=top_k, notes=notes, types=types,
                           passages=passages, scope=scope, scope_reason="chosen with --audience" if scope is not None else "")
@@ -113,16 +115,10 @@ def _cached_scores(cache_dir, doc, fw: Framework, scorer, embedder: Embedder, co
     return probs
 
 
-def evidence_passages(matches, weak: float, top_k: int) -> set[int]:
-    """The passages coverage will quote: each indicator's top_k at or above the weak threshold.
-    Only these need an evidence type."""
-    from collections import defaultdict
-
-    per: dict[str, list] = defaultdict(list)
-    for m in matches:
-        if m.score >= weak:
-            per[m.indicator_id].append(m)
-    return {m.passage.index for ms in per.values() for m in sorted(ms, key=lambda m: -m.score)[:top_k]}
+def evidence_passages(matches, weak: float) -> set[int]:
+    """The passages at or above the weak threshold for some indicator: coverage types them all,
+    since an indicator's maturity is the furthest any of its evidence goes."""
+    return {m.passage.index for m in matches if m.score >= weak}
 
 
 def evidence_types(ctx, indices: set[int]) -> dict[int, str]:

@@ -29,6 +29,7 @@ from .baselines import BM25Baseline, TfidfBaseline
 from .errors import ModelError
 from .frameworks import ROOT
 from .match import MatchContext
+from .nonevidence import gate
 from .scoring import fit_thresholds, margin_features
 from .types import Framework
 
@@ -43,6 +44,9 @@ FEATURE_GROUPS = {
     # what a passage is like, whatever it matches: real submissions restate the framework, describe
     # surveys and committees; evidence names numbers, dates and what "we" did
     "form": ["log_words", "numbers", "first_person", "framework_voice", "framework_ngrams", "framework_ngrams_max"],
+    # who acts and to whom the passage speaks: the same activity is a different obligation for an
+    # institution, a manager, a researcher or a funder (real passages confuse PCDI1 and PCDR1)
+    "actor": ["actor_match", "actor_other", "addressed_to_you"],
 }
 ALL_GROUPS = tuple(FEATURE_GROUPS)
 KNN_K = 10
@@ -114,7 +118,9 @@ def _context(ctx: MatchContext) -> np.ndarray:
     if "heading_sim" not in ctx.cache:
         from .match import indicator_facets, max_by_owner
 
-        sections = [p.section or "" for p in ctx.passages]
+        # the nearest heading, not the whole path: a path's upper levels depend on the format
+        # (plain text has no heading levels), and the same text must score the same as PDF or TXT
+        sections = [p.heading_path[-1] if p.heading_path else "" for p in ctx.passages]
         uniq = sorted(set(sections))
         emb = ctx.embedder.encode(uniq)
         leaves, facets, owner = indicator_facets(ctx.framework)
@@ -189,6 +195,39 @@ def _form(ctx: MatchContext) -> np.ndarray:
     return out
 
 
+# cues of each audience acting in a passage (Concordat stakeholders; frameworks without audiences
+# get only the "other" and "you" columns)
+ACTOR_CUES = {
+    "institutions": re.compile(r"\b(?:we|our|the (?:university|institute|institution|college|school|faculty)|hr|od|human resources|"
+                               r"organisational development|researcher development (?:team|programme|unit)|doctoral college)\b", re.I),
+    "managers": re.compile(r"\b(?:managers?|line[- ]managers?|pis?|principal investigators?|supervisors?|heads? of (?:school|department|unit)|"
+                           r"group leaders?|research leaders?|grant[- ]holders?|team leaders?)\b", re.I),
+    "researchers": re.compile(r"\b(?:researchers?|research staff|postdocs?|postdoctoral|early[- ]career|ecrs?|fellows|research associates?|"
+                              r"research assistants?|staff association|rsa|attended|took part|participants|uptake)\b", re.I),
+    "funders": re.compile(r"\b(?:funders?|funding (?:body|bodies|agenc(?:y|ies)|council)|research councils?|grant conditions|terms and conditions|"
+                          r"(?:we|our) (?:fund|funded|funding|grants?|awards?)|award holders|applicants|research organisations)\b", re.I),
+}
+_YOU = re.compile(r"\b(?:you|your|yourself)\b", re.I)
+
+
+def _actor(ctx: MatchContext) -> np.ndarray:
+    n, L = ctx.sim.shape
+    out = np.zeros((n, L, 3), dtype=np.float32)
+    if not n:
+        return out
+    names = list(ACTOR_CUES)
+    cues = np.asarray([[min(len(ACTOR_CUES[a].findall(p.text)), 3) for a in names] for p in ctx.passages], dtype=np.float32)
+    col = np.asarray([names.index(l.audience) if l.audience in names else -1 for l in ctx.leaves])
+    for j, c in enumerate(col):
+        if c >= 0:
+            out[:, j, 0] = cues[:, c]
+            out[:, j, 1] = np.delete(cues, c, axis=1).max(axis=1)
+        else:
+            out[:, j, 1] = cues.max(axis=1)
+    out[:, :, 2] = np.asarray([min(len(_YOU.findall(p.text)), 3) for p in ctx.passages], dtype=np.float32)[:, None]
+    return out
+
+
 def pair_features(ctx: MatchContext, bank: ExampleBank, prior: np.ndarray, groups=ALL_GROUPS, exclude_same_doc: bool = False) -> np.ndarray:
     """(n_passages * n_leaves, n_features): one row per (passage, indicator) pair, row-major."""
     n, L = ctx.sim.shape
@@ -209,11 +248,24 @@ def pair_features(ctx: MatchContext, bank: ExampleBank, prior: np.ndarray, group
         parts.append(np.broadcast_to(prior[None, :, None], (n, L, 1)))
     if "form" in groups:
         parts.append(_form(ctx))
+    if "actor" in groups:
+        parts.append(_actor(ctx))
     return np.concatenate(parts, axis=-1).reshape(n * L, -1).astype(np.float32)
 
 
 def feature_names(groups=ALL_GROUPS) -> list[str]:
     return [f for g in ALL_GROUPS if g in groups for f in FEATURE_GROUPS[g]]
+
+
+TIE_BREAK = 0.004
+
+
+def order_preserving(calibrated: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Isotonic calibration is a step function: many passages land on the same few values, and
+    their order (so which one is quoted) would be arbitrary. A small share of the raw score,
+    itself in [0, 1], keeps the classifier's order within each step; the calibration moves by
+    at most TIE_BREAK, and the expected calibration error is measured with it."""
+    return np.clip((1 - TIE_BREAK) * calibrated + TIE_BREAK * raw, 0.0, 1.0)
 
 
 class EvidenceRanker(ClassifierMixin, BaseEstimator):
@@ -222,12 +274,18 @@ class EvidenceRanker(ClassifierMixin, BaseEstimator):
     scikit-learn compatible: fit(X, y, groups=...) / predict_proba(X) / get_params.
     """
 
-    def __init__(self, max_iter: int = 200, learning_rate: float = 0.08, max_leaf_nodes: int = 15, n_splits: int = 4, random_state: int = 0):
+    def __init__(self, max_iter: int = 200, learning_rate: float = 0.08, max_leaf_nodes: int = 15, n_splits: int = 4, random_state: int = 0,
+                 hard_negative_weight: float = 1.0, hard_negative_share: float = 0.02):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.n_splits = n_splits
         self.random_state = random_state
+        # learning from its own mistakes: negatives scored highest out of fold (restatements,
+        # survey notices, terms of reference the first pass took for evidence) weigh more in a
+        # second pass; 1.0 turns it off
+        self.hard_negative_weight = hard_negative_weight
+        self.hard_negative_share = hard_negative_share
 
     def _base(self):
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -245,19 +303,31 @@ class EvidenceRanker(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         groups = np.asarray(groups) if groups is not None else np.arange(len(y)) % max(self.n_splits, 2)
         k = min(self.n_splits, len(np.unique(groups)))
-        oof = np.zeros(len(y))
-        if k >= 2:
-            for tr, te in GroupKFold(n_splits=k).split(X, y, groups):
-                oof[te] = self._base().fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
-        self.model_ = self._base().fit(X, y)
+        splits = list(GroupKFold(n_splits=k).split(X, y, groups)) if k >= 2 else []
+
+        def out_of_fold(w):
+            oof = np.zeros(len(y))
+            for tr, te in splits:
+                oof[te] = self._base().fit(X[tr], y[tr], sample_weight=w[tr]).predict_proba(X[te])[:, 1]
+            return oof
+
+        w = np.ones(len(y))
+        oof = out_of_fold(w)
+        if self.hard_negative_weight != 1.0 and splits and (y == 0).any():
+            cut = np.quantile(oof[y == 0], 1 - self.hard_negative_share)
+            w = np.where((y == 0) & (oof >= cut), self.hard_negative_weight, 1.0)
+            self.n_hard_negatives_ = int((w != 1.0).sum())
+            oof = out_of_fold(w)  # calibrate the weighted model on its own out-of-fold scores
+        self.model_ = self._base().fit(X, y, sample_weight=w)
         if k < 2:
             oof = self.model_.predict_proba(X)[:, 1]
         self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(oof, y)
-        self.oof_proba_ = self.calibrator_.predict(oof)
+        self.oof_proba_ = order_preserving(self.calibrator_.predict(oof), oof)
         return self
 
     def predict_proba(self, X):
-        p = self.calibrator_.predict(self.model_.predict_proba(np.asarray(X))[:, 1])
+        raw = self.model_.predict_proba(np.asarray(X))[:, 1]
+        p = order_preserving(self.calibrator_.predict(raw), raw)
         return np.stack([1 - p, p], axis=1)
 
 
@@ -315,7 +385,7 @@ class RankerScorer:
         if not n:
             return np.zeros((0, L))
         X = pair_features(ctx, self.bank, self.prior, self.groups)
-        return self.estimator.predict_proba(X)[:, 1].reshape(n, L)
+        return gate(ctx, self.estimator.predict_proba(X)[:, 1].reshape(n, L))
 
     # -- persistence -------------------------------------------------------------------------
 

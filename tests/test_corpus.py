@@ -13,6 +13,7 @@ from .conftest import ROOT
 
 LABELLED = ROOT / "corpora" / "labelled"
 DEV = ROOT / "corpora" / "dev"
+CHECK = ROOT / "corpora" / "check"
 SIZES = {"concordat-2019": ("concordat", 800, 10), "iip-lm-model": ("iip", 250, 5), "aua-cpd": ("aua", 200, 5)}
 
 
@@ -39,6 +40,8 @@ def _source(path):
         return ROOT / "corpora" / "seeds" / f"{stem[5:]}.txt"
     if DEV in path.parents:
         return DEV / "documents" / path.parent.name / f"{stem}.md"
+    if CHECK in path.parents:
+        return CHECK / "documents" / path.parent.name / f"{stem}.md"
     return ROOT / "corpora" / "documents" / path.parent.name / f"{stem}.md"
 
 
@@ -53,7 +56,17 @@ def test_development_set_is_apart_from_the_training_set():
     assert not long_texts(dev) & long_texts(train)
 
 
-@pytest.mark.parametrize("path", sorted(LABELLED.rglob("*.jsonl")) + sorted((DEV / "labelled").rglob("*.jsonl")), ids=lambda p: p.stem)
+def test_check_set_is_apart_from_training_and_development_sets():
+    """The whole-document check set was written by other writers, who never saw the training or
+    development documents, about other institutions."""
+    check = load_gold(CHECK / "labelled")
+    others = load_gold(LABELLED).doc_ids + load_gold(DEV / "labelled").doc_ids
+    institution = lambda d: d.split("-")[1]  # noqa: E731 - PREFIX-INSTITUTION-GENRE
+    assert len(check.doc_ids) >= 6 and not {institution(d) for d in check.doc_ids} & {institution(d) for d in others}
+
+
+@pytest.mark.parametrize("path", sorted(LABELLED.rglob("*.jsonl")) + sorted((DEV / "labelled").rglob("*.jsonl")) + sorted((CHECK / "labelled").rglob("*.jsonl"))
+                         + sorted((CHECK / "agreement").rglob("*.jsonl")), ids=lambda p: f"{p.parent.parent.name}-{p.stem}")
 def test_labels_match_the_tools_own_passages(path):
     """Labels were made on this tool's segmentation; a change to it must not orphan them."""
     gold = load_gold(path)
