@@ -5,7 +5,7 @@ leave-one-genre-out, in one run, every scorer side by side.
         [--out evaluation/results/realistic.md]
 
 - **dev**: `corpora/dev/labelled/FW/` is written by other writers about other institutions and is
-  never trained on. The shipped ranker and encoder are applied as they are; everything else that
+  never trained on; so is **check**, `corpora/check/labelled/FW/`, the whole-document check set. The shipped ranker and encoder are applied as they are; everything else that
   learns (a baseline's calibration, the rankers on the frozen encoder) is fitted on the training
   corpus `corpora/labelled/FW/`.
 - **train (out of fold)**: the training corpus, 5 folds grouped by document, on the frozen base
@@ -86,8 +86,12 @@ def main() -> None:
         fw = load_framework(fid)
         train = load_gold(ROOT / "corpora" / "labelled" / FOLDERS[fid], fw)
         lines += [f"## {fid}", ""]
-        dev_path = ROOT / "corpora" / "dev" / "labelled" / FOLDERS[fid]
-        if dev_path.exists():
+        held_out = {"dev set (never trained on; fitted parts fitted on the {n} training documents)": ROOT / "corpora" / "dev" / "labelled" / FOLDERS[fid],
+                    "whole-document check set (other writers; never trained on; fitted parts fitted on the {n} training documents)":
+                        ROOT / "corpora" / "check" / "labelled" / FOLDERS[fid]}
+        for title, dev_path in held_out.items():
+            if not dev_path.exists():
+                continue
             dev = load_gold(dev_path, fw)
             scorers = {}
             if has_model(fw):
@@ -96,7 +100,7 @@ def main() -> None:
             scorers["similarity"] = SimilarityScorer()
             scorers.update({"embedding": EmbeddingBaseline, "embedding@frozen": (EmbeddingBaseline, frozen), "tfidf": TfidfBaseline, "bm25": BM25Baseline})
             r = evaluate(dev, fw, scorers, tuned, train=train)
-            lines += table(f"dev set (never trained on; fitted parts fitted on the {len(train.doc_ids)} training documents)", r)
+            lines += table(title.format(n=len(train.doc_ids)), r)
         r = evaluate(train, fw, {"ranker@frozen": RankerScorer.factory(fw), "embedding@frozen": EmbeddingBaseline, "tfidf": TfidfBaseline, "bm25": BM25Baseline}, frozen)
         lines += table("training corpus, out of fold (5 folds by document, frozen encoder)", r)
         if not args.no_genres:

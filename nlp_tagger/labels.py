@@ -78,7 +78,9 @@ def load_gold(path: str | Path, framework: Framework | None = None) -> GoldSet:
     out: list[GoldPassage] = []
     for f in files:
         try:
-            lines = f.read_text(encoding="utf-8").splitlines()
+            # JSON Lines are split on "\n" only: a passage may hold U+2028/U+2029 or other Unicode
+            # line separators, which str.splitlines() would cut in the middle of a JSON string
+            lines = f.read_text(encoding="utf-8").replace("\r\n", "\n").split("\n")
         except UnicodeDecodeError:
             raise LabelError(f, "is not UTF-8 text", "Save the label file as UTF-8") from None
         for n, raw in enumerate(lines, start=1):

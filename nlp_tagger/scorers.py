@@ -23,6 +23,10 @@ def resolve_scorer(framework: Framework, name: str | None, models_dir: Path | No
 
     name = name or "auto"
     if name == "auto":
+        if models_dir is not None:
+            # a folder the user named must serve the framework: falling back to zero-shot scores
+            # would quietly report something else than what was asked for
+            return RankerScorer.load(framework, models_dir), []
         if (model_dir(framework.id, models_dir) / "manifest.json").exists():
             return RankerScorer.load(framework, models_dir), []
         return SimilarityScorer(), [ZERO_SHOT_NOTE]

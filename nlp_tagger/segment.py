@@ -11,10 +11,11 @@ from functools import lru_cache
 
 from .types import Block, Document, Passage
 
-SEGMENTER_VERSION = "2"  # 2: short blocks merged, paragraphs counted per heading; bump when passages change
+SEGMENTER_VERSION = "3"  # 3: a short run of two words is kept; 2: short blocks merged, paragraphs counted per heading; bump when passages change
 MAX_WORDS = 90
 WINDOW_WORDS = 60
 MIN_WORDS = 4
+MIN_RUN_WORDS = 2
 
 
 @lru_cache(maxsize=1)
@@ -72,7 +73,9 @@ def segment(doc: Document, max_words: int = MAX_WORDS, window_words: int = WINDO
 
     def flush_short() -> None:
         words = [w for b, _ in short for w in b.text.split() if any(c.isalpha() for c in w)]
-        if len(words) >= min_words:  # a run of numbers from a broken table is not a passage
+        # a run of numbers from a broken table, or a lone word, is not a passage; two words are
+        # ("workplace shadowing" in a list of development activities)
+        if len(words) >= MIN_RUN_WORDS:
             first = short[0][0]
             add(first.start, short[-1][0].end, first.kind, short[0][1], first.line)
         short.clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -175,3 +176,33 @@ def test_empty_indicator_list_is_named_as_such(tmp_path):
     fw.write_text("id: empty\nname: Empty\nindicators: []\n", encoding="utf-8")
     with pytest.raises(FrameworkError, match="has no indicators"):
         load_framework(fw)
+
+
+def test_a_label_file_with_unicode_line_separators_loads(tmp_path):
+    """Issue "Hostile and careless input, round 2", item 3: the export writes valid JSONL whose
+    passages hold U+2028/U+2029; the loader splits lines on \\n only."""
+    from nlp_tagger.labels import load_gold
+
+    row = {"doc_id": "d", "framework": "concordat-2019", "passage": "First line\u2028second line\u2029third", "labels": ["EI6"], "evidence_type": "action"}
+    path = tmp_path / "corrections.jsonl"
+    path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    gold = load_gold(path)
+    assert len(gold.passages) == 1 and gold.passages[0].text == row["passage"]
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "file"])
+def test_models_folder_that_cannot_serve_the_framework_is_an_error(tmp_path, kind):
+    """Issue "Hostile and careless input, round 2", item 5: `--models DIR` never falls back to
+    zero-shot scores."""
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    models = tmp_path / "models"
+    if kind == "empty":
+        models.mkdir()
+    elif kind == "file":
+        models.write_text("not a folder", encoding="utf-8")
+    doc = Path(__file__).resolve().parent.parent / "corpora" / "check" / "documents" / "concordat" / "w1-penhallow-web-page.md"
+    res = CliRunner().invoke(app, ["check", str(doc), "-f", "concordat-2019", "--models", str(models)])
+    assert res.exit_code != 0 and "no trained model" in res.output and "Traceback" not in res.output

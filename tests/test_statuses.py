@@ -212,3 +212,21 @@ def test_double_labelled_check_set_agrees_and_has_no_training_documents(concorda
     assert sorted(first.doc_ids) == sorted(second.doc_ids) and len(first.passages) == len(second.passages)
     assert not set(first.doc_ids) & set(RankerScorer.load(concordat).manifest["training_documents"])
     assert json.loads((CHECK / "labelled" / "concordat" / f"{first.doc_ids[0]}.jsonl").read_text(encoding="utf-8").splitlines()[0])["framework"] == "concordat-2019"
+
+
+def test_hard_negatives_weigh_more_in_a_second_pass():
+    from nlp_tagger.ranker import EvidenceRanker
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(800, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=800) > 1.0).astype(int)
+    groups = np.repeat(np.arange(8), 100)
+    plain = EvidenceRanker(max_iter=30).fit(X, y, groups=groups)
+    hard = EvidenceRanker(max_iter=30, hard_negative_weight=3.0, hard_negative_share=0.05).fit(X, y, groups=groups)
+    assert not hasattr(plain, "n_hard_negatives_")
+    assert hard.n_hard_negatives_ == pytest.approx(0.05 * (y == 0).sum(), abs=2)
+    # the negatives that looked most like evidence score lower once they weigh more
+    neg = y == 0
+    top = neg & (plain.oof_proba_ >= np.quantile(plain.oof_proba_[neg], 0.95))
+    assert hard.predict_proba(X[top])[:, 1].mean() < plain.predict_proba(X[top])[:, 1].mean()
+
