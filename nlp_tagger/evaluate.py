@@ -23,6 +23,7 @@ from .embed import Embedder
 from .errors import LabelError
 from .labels import GoldSet
 from .match import MatchContext, build_context
+from .scoring import claimed
 from .types import Framework
 
 N_FOLDS = 5
@@ -103,7 +104,7 @@ def _leaf_metrics(probs: np.ndarray, gm: GoldMatrix, threshold: np.ndarray, leaf
     gold_sets = [s for s, k in zip(gm.leaf_sets, known) if k]
     has_pos = bool(kt.any())
     out: dict = M.ranking_metrics(kp, gold_sets) if has_pos else dict.fromkeys(("top1", "recall_at_3", "recall_at_5", "mrr"))
-    pred = kp >= kth
+    pred = claimed(kp, kth)
     f1 = M.multilabel_f1(pred, kt)
     # with no obligation-level evidence in the gold (labels only at the top, or all []), F1 and
     # recall mean nothing at this level; `negative_claimed` below still measures false claims
@@ -137,7 +138,7 @@ def _principle_metrics(probs: np.ndarray, gm: GoldMatrix, threshold: np.ndarray)
         out.update({"principle_top1": r["top1"], "principle_recall_at_3": r["recall_at_3"], "principle_recall_at_5": r["recall_at_5"]})
     else:
         out.update(dict.fromkeys(("principle_top1", "principle_recall_at_3", "principle_recall_at_5")))
-    pred = rp >= threshold
+    pred = claimed(rp, threshold)
     out["principle_macro_f1"] = M.multilabel_f1(pred, rt)["macro_f1"] if rt.any() else None
     doc = M.document_prf(gm.doc_ids, pred, rt)
     out.update({f"principle_{k}": (v if rt.any() else None) for k, v in doc.items()})

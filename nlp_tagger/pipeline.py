@@ -58,8 +58,10 @@ def check(
     ctx = build_context(passages, fw, embedder)
     probs = _cached_scores(cache_dir, doc, fw, scorer_obj, embedder, lambda: scorer_obj.predict_proba(ctx), variant="" if ocr == "auto" else f"ocr={ocr}")
     probs = gate(ctx, probs)  # whatever the scorer: navigation, links and restatements are never evidence
-    matches = to_matches(ctx, probs, min_score=scorer_obj.thresholds["weak"])
-    types = evidence_types(ctx, evidence_passages(matches, scorer_obj.thresholds["weak"]))
+    # the lowest score that prints as the weak threshold: statuses are decided on printed scores
+    floor = round(float(scorer_obj.thresholds["weak"]) + 1e-9, 2) - 0.005
+    matches = to_matches(ctx, probs, min_score=floor)
+    types = evidence_types(ctx, evidence_passages(matches, floor))
     notes = notes + doc.warnings + document_notes(doc, passages, fw)
     return build_coverage(doc, fw, matches, len(passages), scorer_obj.name, scorer_obj.thresholds, top_k=top_k, notes=notes, types=types,
                           passages=passages, scope=scope, scope_reason="chosen with --audience" if scope is not None else "")

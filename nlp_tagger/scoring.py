@@ -68,24 +68,52 @@ class PlattScorer:
         return self
 
 
-def fit_thresholds(probs: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+def claimed(probs: np.ndarray, threshold) -> np.ndarray:
+    """Whether a score reaches a threshold as every report prints both (two decimals): the
+    decision `check` makes, so evaluation and threshold fitting make exactly the same one."""
+    return np.round(np.asarray(probs) + 1e-9, 2) >= np.round(np.asarray(threshold) + 1e-9, 2)
+
+
+def fit_thresholds(probs: np.ndarray, truth: np.ndarray, strong_precision: float | None = None, negative_share: float | None = None) -> dict[str, float]:
     """Decision thresholds learned on training data: `weak` maximises F1 (evidence or not),
-    `strong` maximises F0.5, which favours precision: a strong claim should rarely be wrong."""
+    `strong` maximises F0.5, which favours precision: a strong claim should rarely be wrong.
+    With `strong_precision`, `strong` is instead the lowest threshold whose claims reach that
+    precision (the F0.5 optimum when none does): an assessor reads "strong" as "right".
+    With `negative_share`, passages that evidence nothing are weighted so that they make up that
+    share of passages, as in the documents `check` meets (a prior-shift correction): training
+    documents are denser in evidence than real submissions, and a threshold fitted on them alone
+    claims too much on real text."""
     p, y = probs.ravel(), truth.ravel().astype(bool)
     if not y.any():
         return dict(DEFAULT_THRESHOLDS)
-    grid = np.unique(np.quantile(p, np.linspace(0.5, 0.9995, 400)))
+    w = np.ones(len(p))
+    if negative_share is not None and truth.ndim == 2:
+        empty = ~truth.any(axis=1)
+        if 0 < empty.mean() < 1:
+            scale = (negative_share / (1 - negative_share)) / (empty.mean() / (1 - empty.mean()))
+            w = np.repeat(np.where(empty, scale, 1.0), truth.shape[1])
+    # thresholds of two decimals, as reports print them, between the median score and the top
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    grid = grid[(grid >= np.round(np.quantile(p, 0.5), 2)) & (grid <= np.round(p.max(), 2))]
+    if not len(grid):
+        return dict(DEFAULT_THRESHOLDS)
 
     def f_beta(t: float, beta: float) -> float:
-        pred = p >= t
-        tp = float((pred & y).sum())
+        pred = claimed(p, t)
+        tp = float(w[pred & y].sum())
         if tp == 0:
             return 0.0
-        prec, rec = tp / pred.sum(), tp / y.sum()
+        prec, rec = tp / w[pred].sum(), tp / w[y].sum()
         return (1 + beta**2) * prec * rec / (beta**2 * prec + rec)
 
     weak = float(max(grid, key=lambda t: f_beta(t, 1.0)))
     strong = float(max((t for t in grid if t > weak), key=lambda t: f_beta(t, 0.5), default=weak))
+    if strong_precision is not None:
+        def precision(t: float) -> float:
+            pred = claimed(p, t)
+            return float(w[pred & y].sum() / w[pred].sum()) if pred.any() else 0.0
+
+        strong = next((float(t) for t in grid if t > weak and precision(t) >= strong_precision), strong)
     return {"strong": round(max(strong, weak), 4), "weak": round(weak, 4)}
 
 

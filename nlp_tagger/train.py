@@ -15,7 +15,7 @@ from .frameworks import ROOT
 from .labels import GoldSet, is_review_only, load_gold, merge_gold
 from .match import build_context
 from .metrics import multilabel_f1
-from .ranker import ALL_GROUPS, MODELS_DIR, RankerScorer, build_manifest, model_dir
+from .ranker import ALL_GROUPS, MODELS_DIR, EvidenceRanker, RankerScorer, build_manifest, model_dir
 from .types import Framework
 
 LABELLED_DIR = ROOT / "corpora" / "labelled"
@@ -64,7 +64,7 @@ def training_gold(paths: Path | list[Path] | None, framework: Framework | None =
 
 
 def train_ranker(framework: Framework, gold_path: Path | list[Path] | None = None, models_dir: Path | None = None, embedder: Embedder | None = None,
-                 cv: bool = True, crossfit: bool = True, groups: tuple[str, ...] = ALL_GROUPS) -> dict:
+                 cv: bool = True, crossfit: bool = True, groups: tuple[str, ...] = ALL_GROUPS, hard_negative_weight: float = 1.0) -> dict:
     """Fit on every labelled passage of the framework and save with a manifest; the manifest's
     metrics are out-of-fold (grouped by document), from the same run."""
     t0 = time.time()
@@ -79,7 +79,8 @@ def train_ranker(framework: Framework, gold_path: Path | list[Path] | None = Non
     cross = crossfit_views(gold, framework, embedder) if crossfit else None
     views, view_of = cross or (None, None)
     realistic = realistic_documents(gold.doc_ids)
-    scorer = RankerScorer(framework, groups).fit(ctx, gm.truth, gm.known, gm.doc_ids, views=views, view_of=view_of, threshold_docs=realistic or None)
+    scorer = RankerScorer(framework, groups, EvidenceRanker(hard_negative_weight=hard_negative_weight)).fit(
+        ctx, gm.truth, gm.known, gm.doc_ids, views=views, view_of=view_of, threshold_docs=realistic or None)
     manifest = build_manifest(framework, gold.content_hash(), gold.doc_ids, len(gold.passages), embedder.cache_key, scorer.groups, metrics)
     manifest["crossfit_features"] = cross is not None
     if gold_note:

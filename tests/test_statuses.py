@@ -230,3 +230,24 @@ def test_hard_negatives_weigh_more_in_a_second_pass():
     top = neg & (plain.oof_proba_ >= np.quantile(plain.oof_proba_[neg], 0.95))
     assert hard.predict_proba(X[top])[:, 1].mean() < plain.predict_proba(X[top])[:, 1].mean()
 
+
+
+def test_thresholds_are_printed_values_and_decide_as_printed():
+    from nlp_tagger.scoring import claimed, fit_thresholds
+
+    rng = np.random.default_rng(1)
+    truth = np.zeros((400, 5), bool)
+    truth[:120, 0] = True  # 120 passages with evidence, 280 without
+    probs = np.clip(rng.normal(0.15, 0.1, size=truth.shape), 0, 1)
+    probs[truth] = np.clip(rng.normal(0.6, 0.2, size=truth.sum()), 0, 1)
+    t = fit_thresholds(probs, truth)
+    assert all(round(v, 2) == v for v in t.values()) and t["strong"] >= t["weak"]
+    # a score that prints as the threshold is a claim, in evaluation as in `check`
+    assert claimed(np.asarray([t["weak"] - 0.004]), t["weak"])[0] and not claimed(np.asarray([t["weak"] - 0.006]), t["weak"])[0]
+    # weighting no-evidence passages up, to their share on real pages, never lowers the bar
+    shifted = fit_thresholds(probs, truth, negative_share=0.9)
+    assert shifted["weak"] >= t["weak"]
+    # a precision target puts `strong` where claims are that often right
+    strict = fit_thresholds(probs, truth, strong_precision=0.95)
+    pred = claimed(probs, strict["strong"])
+    assert (pred & truth).sum() / pred.sum() >= 0.95
