@@ -87,7 +87,7 @@ def test_no_labels_zero_shot_ranks_the_obvious_indicator_first(tmp_path, embedde
         encoding="utf-8",
     )
     fw = load_framework(fw_path)
-    scorer, notes = resolve_scorer(fw, "auto", tmp_path / "models")
+    scorer, notes = resolve_scorer(fw, "auto")  # no model for a custom framework: zero-shot, said so
     assert scorer.name == "similarity" and "zero-shot" in notes[0]
     from nlp_tagger.types import Passage
 

@@ -86,8 +86,13 @@ def test_reject_attach_export_train_and_the_passages_move(rendered, embedder, tm
     assert {g.label_source for g in gold.passages} == {"review"} and {g.doc_id for g in gold.passages} == {cov.document.doc_id}
     assert json.loads(corrections.read_text().splitlines()[0])["framework"] == FW
 
-    before_attached = _score(cov, attached.index, gap.indicator.id, None, embedder)
-    before_rejected = _score(cov, rejected.passage.index, rejected.indicator_id, None, embedder)
+    # the corrections' own effect: a quick retrain with them against a quick retrain without them
+    # (a quick model differs from the shipped, cross-fitted one everywhere, corrections or not)
+    plain = tmp_path / "models-plain"
+    result = CliRunner().invoke(app, ["train", "-f", FW, "--models", str(plain), "--quick"])
+    assert result.exit_code == 0, result.output
+    before_attached = _score(cov, attached.index, gap.indicator.id, plain, embedder)
+    before_rejected = _score(cov, rejected.passage.index, rejected.indicator_id, plain, embedder)
     models = tmp_path / "models"
     result = CliRunner().invoke(app, ["train", "-f", FW, "--gold", str(corrections), "--models", str(models), "--quick"])
     assert result.exit_code == 0, result.output
