@@ -201,6 +201,9 @@ def test_evaluate_documents_refuses_a_folder_without_the_documents(tmp_path):
     assert res.exit_code != 0 and "holds none of the labelled documents" in res.output and len(res.output.strip().splitlines()) == 1
     res = CliRunner().invoke(app, ["evaluate", "--gold", str(gold), "-f", "concordat-2019", "--documents", str(tmp_path / "missing")])
     assert res.exit_code != 0 and "is not a folder" in res.output
+    res = CliRunner().invoke(app, ["evaluate", "--gold", str(gold), "-f", "concordat-2019", "--documents", str(CHECK / "documents" / "concordat"),
+                                   "--formats", "md,xlsx"])
+    assert res.exit_code != 0 and "unknown format 'xlsx'" in res.output and "Traceback" not in res.output
 
 
 def test_double_labelled_check_set_agrees_and_has_no_training_documents(concordat):
